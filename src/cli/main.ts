@@ -1,0 +1,248 @@
+// The `vakt` command: dev, start, migrate, apply, keys, users. Usage errors and bad
+// configuration exit with 2 and one line naming the problem; nothing prints a stack trace.
+import cluster from 'node:cluster';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { createCore, createVakt } from '../composition.js';
+import { ConfigError } from '../config/errors.js';
+import { loadDeploymentConfig } from '../config/load.js';
+import type { DeploymentConfig } from '../config/schema.js';
+import { loadSettings, type Mode } from '../config/settings.js';
+import { demoRelyingParties } from '../demo/relying-party.js';
+import { DEMO_EMAIL, DEMO_PASSWORD, DEMO_PHONE, seedDemo } from '../demo/seed.js';
+
+const USAGE = `Usage: vakt <command> [options]
+
+Commands:
+  dev [--config FILE]                 Start for development: SQLite under .vakt/, demo tenant and apps
+  start [--config FILE] [--workers N] Start for production (needs VAKT_SECRET, https VAKT_PUBLIC_URL)
+  migrate                             Bring the database schema up to date
+  apply FILE                          Apply tenants and clients from a YAML or JSON file (idempotent)
+  keys rotate --tenant SLUG           Add new signing keys; old ones stay published until their tokens expire
+  keys list --tenant SLUG             List a tenant's published signing keys
+  users create --tenant SLUG (--email E | --phone P)... --password-stdin [--name NAME]
+                                      Create an account; the password is read from standard input
+
+Environment: DATABASE_URL (postgres://… or a SQLite path), PORT, HOST, VAKT_PUBLIC_URL, VAKT_SECRET,
+VAKT_DATA_DIR (default .vakt), LOG_LEVEL. See docs/configuration.md.`;
+
+class UsageError extends Error {}
+
+type ParsedValues = Record<string, string | boolean | string[] | undefined>;
+
+function parse(
+  argv: string[],
+  options: ParseArgsConfig['options'],
+): { values: ParsedValues; positionals: string[] } {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as {
+      values: ParsedValues;
+      positionals: string[];
+    };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY)
+    throw new UsageError('--password-stdin reads the password from standard input; pipe it in');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // One trailing newline is the pipe's, not the password's.
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+async function withCore<T>(
+  mode: Mode,
+  fn: (core: ReturnType<typeof createCore>, applied: string[]) => Promise<T>,
+): Promise<T> {
+  const core = createCore(loadSettings(mode), { poolSize: 2 });
+  try {
+    return await fn(core, await core.migrate());
+  } finally {
+    await core.close();
+  }
+}
+
+async function serve(mode: 'development' | 'production', configFile: string | undefined, workers: number) {
+  const settings = loadSettings(mode);
+  const config: DeploymentConfig | undefined = configFile ? loadDeploymentConfig(configFile) : undefined;
+
+  if (cluster.isPrimary) {
+    // The primary prepares the database once; workers only serve.
+    const core = createCore(settings, { poolSize: 2 });
+    try {
+      await core.migrate();
+      if (mode === 'development') await seedDemo(core, settings.publicUrl, config);
+      else if (config) await core.tenants.applyDeploymentConfig(config);
+      for (const slug of await core.tenants.listTenantSlugs()) await core.keys.ensureSigningKeys(slug);
+    } finally {
+      await core.close();
+    }
+    if (workers > 1) {
+      for (let i = 0; i < workers; i++) cluster.fork();
+      cluster.on('exit', (worker, code, signal) => {
+        console.error(`vakt: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+        cluster.fork();
+      });
+      console.log(`vakt ${mode}: ${workers} workers on ${settings.publicUrl}`);
+      return;
+    }
+  }
+
+  const vakt = await createVakt(settings, mode === 'development' ? { plugins: [demoRelyingParties] } : {});
+  const url = await vakt.listen();
+  const shutdown = async () => {
+    await vakt.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+  if (cluster.isWorker) return;
+  if (mode === 'development') {
+    const tenants = await vakt.tenants.listTenantSlugs();
+    console.log(`
+vakt is running in development mode on ${url}
+  database:        ${settings.databaseUrl.startsWith('postgres') ? 'PostgreSQL (DATABASE_URL)' : settings.databaseUrl}
+  demo app A:      ${url}/demo/a/
+  demo app B:      ${url}/demo/b/
+${tenants.map((t) => `  issuer (${t}):${' '.repeat(Math.max(1, 7 - t.length))}${url}/t/${t}\n  discovery:       ${url}/t/${t}/.well-known/openid-configuration`).join('\n')}
+  demo account:    ${DEMO_EMAIL} or ${DEMO_PHONE}, password ${DEMO_PASSWORD}
+`);
+  } else {
+    console.log(`vakt started on ${settings.host}:${settings.port}, public URL ${url}`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'dev':
+      case 'start': {
+        const { values } = parse(rest, { config: { type: 'string' }, workers: { type: 'string' } });
+        const workers = values.workers === undefined ? 1 : Number(values.workers);
+        if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+          throw new UsageError('--workers must be a whole number from 1 to 64');
+        await serve(
+          command === 'dev' ? 'development' : 'production',
+          values.config as string | undefined,
+          workers,
+        );
+        return -1; // keep running
+      }
+      case 'migrate': {
+        parse(rest, {});
+        const applied = await withCore('development', async (_core, migrations) => migrations);
+        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date');
+        return 0;
+      }
+      case 'apply': {
+        const { positionals } = parse(rest, {});
+        if (positionals.length !== 1) throw new UsageError('apply takes one file');
+        const config = loadDeploymentConfig(positionals[0]!);
+        const reports = await withCore('development', async (core) => {
+          const result = await core.tenants.applyDeploymentConfig(config);
+          for (const r of result) await core.keys.ensureSigningKeys(r.tenant);
+          return result;
+        });
+        for (const r of reports) {
+          const c = r.clients;
+          console.log(
+            `tenant ${r.tenant}: ${r.tenantChange}; clients added ${c.added.length}, updated ${c.updated.length}, removed ${c.removed.length}`,
+          );
+        }
+        return 0;
+      }
+      case 'keys': {
+        const [sub, ...args] = rest;
+        const { values } = parse(args, { tenant: { type: 'string' } });
+        const tenant = values.tenant as string | undefined;
+        if (!tenant) throw new UsageError('--tenant is required');
+        if (sub === 'rotate') {
+          const kids = await withCore('development', async (core) => {
+            if (!(await core.repos.tenants.findTenant(tenant))) throw new UsageError(`no tenant "${tenant}"`);
+            await core.keys.ensureSigningKeys(tenant);
+            return core.keys.rotateSigningKeys(tenant);
+          });
+          console.log(`new signing keys for ${tenant}: ${kids.join(', ')}`);
+          return 0;
+        }
+        if (sub === 'list') {
+          const keys = await withCore('development', async (core) => core.keys.loadJwks(tenant));
+          for (const k of keys) console.log(`${k.kid}\t${k.alg}`);
+          return 0;
+        }
+        throw new UsageError('keys takes rotate or list');
+      }
+      case 'users': {
+        const [sub, ...args] = rest;
+        if (sub !== 'create') throw new UsageError('users takes create');
+        const { values } = parse(args, {
+          tenant: { type: 'string' },
+          email: { type: 'string', multiple: true },
+          phone: { type: 'string', multiple: true },
+          name: { type: 'string' },
+          'password-stdin': { type: 'boolean' },
+        });
+        const tenant = values.tenant as string | undefined;
+        const emails = (values.email as string[] | undefined) ?? [];
+        const phones = (values.phone as string[] | undefined) ?? [];
+        if (!tenant) throw new UsageError('--tenant is required');
+        if (emails.length + phones.length === 0) throw new UsageError('give at least one --email or --phone');
+        const password = values['password-stdin'] ? await readStdin() : undefined;
+        if (values['password-stdin'] && !password)
+          throw new UsageError('the password on standard input is empty');
+        const result = await withCore('development', async (core) => {
+          const record = await core.tenants.loadTenant(tenant);
+          if (!record) throw new UsageError(`no tenant "${tenant}"`);
+          return core.accounts.createAccount({
+            tenant,
+            defaultCountry: record.settings.defaultCountry,
+            emails,
+            phones,
+            ...(password ? { password } : {}),
+            ...(values.name ? { name: values.name as string } : {}),
+            verified: true,
+          });
+        });
+        if (!result.ok) {
+          const messages: Record<string, string> = {
+            'identifier.email_invalid': 'that is not a valid email address',
+            'identifier.phone_invalid': 'that is not a valid phone number',
+            'identifier.taken': 'an identifier already belongs to another account in this tenant',
+            'request.invalid': 'give at least one identifier',
+          };
+          console.error(`vakt: ${messages[result.error] ?? result.error}`);
+          return 1;
+        }
+        console.log(result.value.id);
+        return 0;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`vakt: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      console.error(`vakt: configuration error: ${error.message}`);
+      return 2;
+    }
+    console.error(`vakt: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

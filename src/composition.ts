@@ -1,0 +1,134 @@
+// The composition root: one place that wires the store, the domain services, the tenant
+// registry and the HTTP server together. Tests, the CLI and the benchmark all start vakt here.
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import type { Settings } from './config/settings.js';
+import { createAccountService } from './domain/accounts.js';
+import { type Clock, systemClock } from './domain/clock.js';
+import { createPasswordHasher, type PasswordHasher } from './domain/passwords.js';
+import { createSecretBox } from './domain/secrets.js';
+import { createSigningKeyService } from './domain/signing-keys.js';
+import { createTenantService } from './domain/tenants.js';
+import { createTenantRegistry, type TenantRegistry } from './oidc/registry.js';
+import { createServer } from './server/app.js';
+import { providerPages } from './server/provider-pages.js';
+import { createRepositories, migrateToLatest, openStore } from './store/index.js';
+
+export interface VaktOptions {
+  clock?: Clock;
+  hasher?: PasswordHasher;
+  plugins?: ((app: FastifyInstance, vakt: Vakt) => Promise<void> | void)[];
+  poolSize?: number;
+}
+
+// Clock skew relying parties may allow when checking a token's times.
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+export function createCore(settings: Settings, options: VaktOptions = {}) {
+  const clock = options.clock ?? systemClock;
+  const store = openStore(settings.databaseUrl, { poolSize: options.poolSize });
+  const repos = createRepositories(store);
+  const secrets = createSecretBox(settings.secret);
+  const hasher = options.hasher ?? createPasswordHasher();
+  const accounts = createAccountService({ repos, clock, hasher });
+  const tenants = createTenantService({ repos, clock, secrets });
+  const keys = createSigningKeyService({
+    repos,
+    clock,
+    secrets,
+    retiredKeyLifetimeMs: async (slug) => {
+      const record = await tenants.loadTenant(slug);
+      const longest = Math.max(3600, ...(record?.clients ?? []).map((c) => c.tokenLifetimes.idToken));
+      return longest * 1000 + CLOCK_SKEW_MS;
+    },
+  });
+  return {
+    settings,
+    clock,
+    store,
+    repos,
+    secrets,
+    hasher,
+    accounts,
+    tenants,
+    keys,
+    migrate: () => migrateToLatest(store.db as never, store.dialect),
+    close: () => store.close(),
+  };
+}
+
+export type Core = ReturnType<typeof createCore>;
+
+export interface Vakt extends Core {
+  server: FastifyInstance;
+  /** Tenant providers; `refresh()` picks up changes another process made at once. */
+  registry: TenantRegistry;
+  publicUrl(): string;
+  listen(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function createVakt(settings: Settings, options: VaktOptions = {}): Promise<Vakt> {
+  const core = createCore(settings, options);
+  await core.migrate();
+  const logger = pino({ level: settings.logLevel, base: { pid: process.pid } });
+  let publicUrl = settings.publicUrl;
+  let sweeper: NodeJS.Timeout | undefined;
+  const registry = createTenantRegistry({
+    publicUrl: () => publicUrl,
+    tenants: core.tenants,
+    tenantRepo: core.repos.tenants,
+    keys: core.keys,
+    providerDeps: {
+      cookieKeys: [core.secrets.derive('cookies').toString('base64url')],
+      accounts: core.accounts,
+      models: core.repos.oidcModels,
+      clock: core.clock,
+      production: settings.mode === 'production',
+      log: logger,
+    },
+    pages: providerPages,
+    onError: (error) => logger.error({ err: error }, 'reload check failed'),
+  });
+  const vakt: Vakt = {
+    ...core,
+    server: undefined as unknown as FastifyInstance,
+    registry,
+    publicUrl: () => publicUrl,
+    async listen() {
+      await vakt.server.listen({ port: settings.port, host: settings.host });
+      const address = vakt.server.server.address() as AddressInfo;
+      // Port 0 (tests): the public URL follows the port the system gave.
+      if (settings.port === 0) publicUrl = publicUrl.replace(/:0$/, `:${address.port}`);
+      registry.startWatching(settings.reloadInterval);
+      // Expired sessions, codes and tokens are invisible at once; this reclaims their rows.
+      sweeper = setInterval(
+        () => {
+          core.repos.oidcModels
+            .deleteExpiredModels(core.clock.now())
+            .catch((error) => logger.warn({ err: error }, 'sweep failed'));
+        },
+        10 * 60 * 1000,
+      );
+      sweeper.unref();
+      return publicUrl;
+    },
+    async stop() {
+      registry.stopWatching();
+      if (sweeper) clearInterval(sweeper);
+      await vakt.server.close();
+      await core.close();
+    },
+  };
+  vakt.server = await createServer({
+    settings,
+    publicUrl: () => publicUrl,
+    registry,
+    accounts: core.accounts,
+    secrets: core.secrets,
+    logger,
+    plugins: (options.plugins ?? []).map((plugin) => (app: FastifyInstance) => plugin(app, vakt)),
+  });
+  return vakt;
+}

@@ -1,0 +1,52 @@
+// The demo app's one page: who is logged in, the ID token's claims and the UserInfo answer.
+import type { PageContext } from '../ui/layout.js';
+import { Layout, renderDocument } from '../ui/layout.js';
+
+export function renderDemoPage(p: {
+  page: PageContext;
+  appName: string;
+  base: string;
+  otherName: string;
+  otherUrl: string;
+  claims?: Record<string, unknown> | undefined;
+  userinfo?: Record<string, unknown> | undefined;
+  credentials: { email: string; password: string };
+}): string {
+  const { t } = p.page;
+  const page = { ...p.page, tenantName: p.appName };
+  const known = { ...p.claims, ...p.userinfo };
+  const who = p.claims ? String(known.email ?? known.phone_number ?? known.sub) : undefined;
+  return renderDocument(
+    <Layout page={page} title={t('demo.title')}>
+      <h1>{p.appName}</h1>
+      <p>{t('demo.lead')}</p>
+      {who ? (
+        <>
+          <p role="status" id="signed-in">
+            {t('demo.signed_in_as', { who })}
+          </p>
+          <h2>{t('demo.id_token')}</h2>
+          <pre id="claims">{JSON.stringify(p.claims, null, 2)}</pre>
+          <h2>{t('demo.userinfo')}</h2>
+          <pre id="userinfo">{JSON.stringify(p.userinfo, null, 2)}</pre>
+          <form method="post" action={`${p.base}logout`}>
+            <button type="submit">{t('demo.logout')}</button>
+          </form>
+        </>
+      ) : (
+        <>
+          <p id="signed-out">{t('demo.not_signed_in', { app: p.appName })}</p>
+          <p class="hint">{t('demo.credentials', p.credentials)}</p>
+          <p>
+            <a id="login" href={`${p.base}login?lang=${p.page.locale}`}>
+              {t('demo.login')}
+            </a>
+          </p>
+        </>
+      )}
+      <p>
+        <a href={p.otherUrl}>{t('demo.open_other', { other: p.otherName })}</a>
+      </p>
+    </Layout>,
+  );
+}

@@ -1,0 +1,38 @@
+// One error type for failures a person can meet. Its dotted code is also the key in the message
+// catalogues (src/ui/messages), so a code without a translation fails the catalogue test.
+export const ERROR_CODES = [
+  'request.invalid',
+  'request.too_large',
+  'request.csrf',
+  'request.not_found',
+  'request.method_not_allowed',
+  'tenant.not_found',
+  'login.invalid_credentials',
+  'login.missing_fields',
+  'interaction.expired',
+  'identifier.email_invalid',
+  'identifier.phone_invalid',
+  'identifier.taken',
+  'oauth.error',
+  'server.unexpected',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    message?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message ?? code, options);
+  }
+}
+
+/** Expected failures are values, not exceptions. */
+export type Result<T, E extends ErrorCode = ErrorCode> = { ok: true; value: T } | { ok: false; error: E };
+
+export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
+export const fail = <E extends ErrorCode>(error: E): { ok: false; error: E } => ({ ok: false, error });

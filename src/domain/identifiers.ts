@@ -1,0 +1,46 @@
+// Identifiers a person logs in with: e-mail addresses and phone numbers, normalised so that
+// every way of typing one finds the same row (e-mail: trimmed, NFC, lower-cased; phone: E.164).
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { fail, ok, type Result } from './errors.js';
+
+export type IdentifierKind = 'email' | 'phone';
+
+export interface NormalisedIdentifier {
+  kind: IdentifierKind;
+  value: string;
+}
+
+// Deliberately permissive (RFC 5321 local parts are wide); the code sent to it is the real check.
+const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@.]{2,}$/u;
+
+export function normaliseEmail(input: string): Result<string, 'identifier.email_invalid'> {
+  const value = input.trim().normalize('NFC').toLowerCase();
+  if (value.length > 254 || !EMAIL.test(value) || value.includes('..'))
+    return fail('identifier.email_invalid');
+  return ok(value);
+}
+
+export function normalisePhone(
+  input: string,
+  defaultCountry: string,
+): Result<string, 'identifier.phone_invalid'> {
+  // "0047 912 34 567" is the international prefix written out; libphonenumber wants "+".
+  const cleaned = input.trim().replace(/^00/, '+');
+  if (!/^[+\d][\d\s().-]{3,30}$/.test(cleaned)) return fail('identifier.phone_invalid');
+  const phone = parsePhoneNumberFromString(cleaned, defaultCountry as CountryCode);
+  if (!phone?.isValid()) return fail('identifier.phone_invalid');
+  return ok(phone.number);
+}
+
+/** Reads what a person typed into one "e-mail or mobile number" field. */
+export function normaliseIdentifier(
+  input: string,
+  defaultCountry: string,
+): Result<NormalisedIdentifier, 'identifier.email_invalid' | 'identifier.phone_invalid'> {
+  if (input.includes('@')) {
+    const email = normaliseEmail(input);
+    return email.ok ? ok({ kind: 'email', value: email.value }) : email;
+  }
+  const phone = normalisePhone(input, defaultCountry);
+  return phone.ok ? ok({ kind: 'phone', value: phone.value }) : phone;
+}

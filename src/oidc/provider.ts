@@ -1,0 +1,213 @@
+// One oidc-provider per tenant, at `<public URL>/t/<slug>`. Everything oidc-provider needs from
+// vakt comes in through `TenantProviderDeps`; the rest of the code never sees its types.
+import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { AccountService } from '../domain/accounts.js';
+import type { Clock } from '../domain/clock.js';
+import type { PrivateJwk } from '../domain/signing-keys.js';
+import type { RegisteredClient, TenantSettings } from '../domain/tenants.js';
+import type { OidcModelRepository } from '../store/oidc-model-repository.js';
+import { createAdapterClass } from './adapter.js';
+
+export interface RawRequestInfo {
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Page renderers, given by the server so that this module knows no templates. */
+export interface ProviderPages {
+  renderError(
+    tenant: TenantSettings,
+    request: RawRequestInfo,
+    out: { error: string; error_description?: string },
+  ): string;
+  renderLogout(tenant: TenantSettings, request: RawRequestInfo, form: string): string;
+  renderLoggedOut(tenant: TenantSettings, request: RawRequestInfo): string;
+}
+
+export interface TenantProviderDeps {
+  issuer: string;
+  tenant: TenantSettings;
+  clients: RegisteredClient[];
+  jwks: PrivateJwk[];
+  cookieKeys: string[];
+  accounts: AccountService;
+  models: OidcModelRepository;
+  clock: Clock;
+  pages: ProviderPages;
+  production: boolean;
+  log: { warn(details: object, message: string): void; info(details: object, message: string): void };
+}
+
+export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone'] as const;
+
+function toClientMetadata(client: RegisteredClient): ClientMetadata {
+  return {
+    client_id: client.id,
+    client_name: client.name ?? client.id,
+    ...(client.secret
+      ? { client_secret: client.secret, token_endpoint_auth_method: 'client_secret_basic' as const }
+      : { token_endpoint_auth_method: 'none' as const }),
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code' as const],
+    ...(client.backchannelLogoutUri
+      ? { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }
+      : {}),
+  };
+}
+
+function requestInfo(ctx: KoaContextWithOIDC): RawRequestInfo {
+  const query = new URLSearchParams(ctx.querystring);
+  const uiLocales = (ctx.oidc?.params?.ui_locales as string | undefined) ?? undefined;
+  if (uiLocales && !query.has('ui_locales')) query.set('ui_locales', uiLocales);
+  return { query, headers: ctx.req.headers };
+}
+
+export function createTenantProvider(deps: TenantProviderDeps): Provider {
+  const { tenant, accounts } = deps;
+  const clientsById = new Map(deps.clients.map((c) => [c.id, c]));
+  const lifetime = (
+    clientId: string | undefined,
+    key: keyof RegisteredClient['tokenLifetimes'],
+    fallback: number,
+  ) => (clientId ? clientsById.get(clientId)?.tokenLifetimes[key] : undefined) ?? fallback;
+
+  const configuration: Configuration = {
+    adapter: createAdapterClass(tenant.slug, deps.models, deps.clock),
+    clients: deps.clients.map(toClientMetadata),
+    jwks: { keys: deps.jwks as never },
+    cookies: {
+      keys: deps.cookieKeys,
+      // Per-tenant names: tenants share a host, and one tenant's session is not another's.
+      names: {
+        session: `vakt_${tenant.slug}_session`,
+        interaction: `vakt_${tenant.slug}_interaction`,
+        resume: `vakt_${tenant.slug}_resume`,
+      },
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    scopes: [...SCOPES],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'given_name', 'family_name', 'locale', 'updated_at'],
+      email: ['email', 'email_verified'],
+      phone: ['phone_number', 'phone_number_verified'],
+    },
+    responseTypes: ['code'],
+    pkce: {
+      // RFC 9700: PKCE is required for public clients; oidc-provider only accepts S256.
+      required: (_ctx, client) => client.clientAuthMethod === 'none',
+    },
+    rotateRefreshToken: true,
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'RS256',
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+    },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      userinfo: { enabled: true },
+      claimsParameter: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = deps.pages.renderLogout(tenant, requestInfo(ctx), form);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = deps.pages.renderLoggedOut(tenant, requestInfo(ctx));
+        },
+      },
+    },
+    ttl: {
+      AccessToken: (ctx, _token, client) =>
+        lifetime(client?.clientId ?? ctx?.oidc?.client?.clientId, 'accessToken', 3600),
+      IdToken: (ctx, _token, client) =>
+        lifetime(client?.clientId ?? ctx?.oidc?.client?.clientId, 'idToken', 3600),
+      AuthorizationCode: (ctx, _token, client) =>
+        lifetime(client?.clientId ?? ctx?.oidc?.client?.clientId, 'authorizationCode', 60),
+      RefreshToken: (ctx, _token, client) =>
+        lifetime(client?.clientId ?? ctx?.oidc?.client?.clientId, 'refreshToken', 14 * 24 * 3600),
+      Interaction: 30 * 60,
+      Session: 30 * 24 * 3600,
+      Grant: 365 * 24 * 3600,
+    },
+    interactions: {
+      url: (_ctx, interaction) => `${new URL(deps.issuer).pathname}/interaction/${interaction.uid}`,
+    },
+    async loadExistingGrant(ctx) {
+      // A first-party client is the deployment's own: its grant is implied, so no consent screen.
+      const { client, session } = ctx.oidc;
+      if (!client || !session?.accountId) return undefined;
+      const grantId =
+        (ctx.oidc.result?.consent as { grantId?: string } | undefined)?.grantId ??
+        session.grantIdFor(client.clientId);
+      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (!clientsById.get(client.clientId)?.firstParty) return existing;
+      const grant =
+        existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+      const claims = [...ctx.oidc.requestParamClaims];
+      if (claims.length > 0) grant.addOIDCClaims(claims);
+      await grant.save();
+      return grant;
+    },
+    async findAccount(_ctx, sub) {
+      const profile = await accounts.findAccountProfile(tenant.slug, sub);
+      if (!profile) return undefined;
+      return {
+        accountId: profile.id,
+        async claims() {
+          const email = profile.emails[0];
+          const phone = profile.phones[0];
+          return {
+            sub: profile.id,
+            ...(profile.name ? { name: profile.name } : {}),
+            ...(profile.givenName ? { given_name: profile.givenName } : {}),
+            ...(profile.familyName ? { family_name: profile.familyName } : {}),
+            ...(profile.locale ? { locale: profile.locale } : {}),
+            updated_at: Math.floor(profile.updatedAt / 1000),
+            ...(email ? { email: email.value, email_verified: email.verified } : {}),
+            ...(phone ? { phone_number: phone.value, phone_number_verified: phone.verified } : {}),
+          };
+        },
+      };
+    },
+    // oidc-provider refuses outgoing requests (back-channel logout) to loopback and private
+    // addresses, against SSRF. Development's demo apps live on localhost, so only there it is off.
+    fetch: (url, options) => {
+      const init = options as RequestInit & { dispatcher?: unknown };
+      if (!deps.production) delete init.dispatcher;
+      return globalThis.fetch(url, init);
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = deps.pages.renderError(
+        tenant,
+        requestInfo(ctx),
+        out as { error: string; error_description?: string },
+      );
+    },
+  };
+
+  const provider = new Provider(deps.issuer, configuration);
+  // The public URL is authoritative; the server sets the forwarded headers from it.
+  provider.proxy = true;
+  provider.on('backchannel.error', (_ctx, error, client) =>
+    deps.log.warn({ tenant: tenant.slug, client: client.clientId, err: error }, 'back-channel logout failed'),
+  );
+  provider.on('server_error', (_ctx, error) =>
+    deps.log.warn({ tenant: tenant.slug, err: error }, 'provider error'),
+  );
+  return provider;
+}

@@ -1,0 +1,133 @@
+// Fastify assembly: security headers, forwarded-header normalisation, tenant routing to
+// oidc-provider, the hosted pages, error pages. Nothing here knows a SQL table.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import formbody from '@fastify/formbody';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { Settings } from '../config/settings.js';
+import type { AccountService } from '../domain/accounts.js';
+import { AppError, type ErrorCode } from '../domain/errors.js';
+import type { SecretBox } from '../domain/secrets.js';
+import type { TenantSettings } from '../domain/tenants.js';
+import { registerInteractionRoutes } from '../flows/interaction.js';
+import type { TenantRegistry } from '../oidc/registry.js';
+import { renderErrorPage } from '../ui/pages.js';
+import { buildPageContext } from './http-context.js';
+import { setSecurityHeaders } from './security-headers.js';
+
+export interface ServerDeps {
+  settings: Settings;
+  publicUrl: () => string;
+  registry: TenantRegistry;
+  accounts: AccountService;
+  secrets: SecretBox;
+  logger: Logger;
+  /** Extra routes, such as the development demo and outbox. */
+  plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
+}
+
+const STYLESHEET = readFileSync(new URL('../ui/static/vakt.css', import.meta.url));
+
+/** Sends a localised error page with the right status; unexpected errors get a support reference. */
+export function sendErrorPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: ErrorCode,
+  tenant?: TenantSettings,
+  extra: { reference?: string; detail?: string } = {},
+): FastifyReply {
+  const page = buildPageContext({ url: request.url, headers: request.headers }, tenant);
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(renderErrorPage({ page, error: code, ...extra, ...(tenant ? { support: tenant.support } : {}) }));
+}
+
+export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { settings, registry, logger } = deps;
+  const production = settings.mode === 'production';
+  const app: FastifyInstance = Fastify({
+    // Request lines are info; the server logs only warnings and errors (the hot path stays quiet).
+    loggerInstance: logger.child(
+      {},
+      { level: logger.level === 'silent' ? 'silent' : 'warn' },
+    ) as unknown as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    // The forwarded headers are rewritten below from the public URL, which is authoritative.
+    trustProxy: production,
+    requestIdHeader: false,
+    genReqId: () => randomBytes(8).toString('hex'),
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const publicUrl = new URL(deps.publicUrl());
+    request.raw.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+    request.raw.headers['x-forwarded-host'] = publicUrl.host;
+    setSecurityHeaders(reply.raw, production);
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof AppError) return sendErrorPage(request, reply, error.status, error.code);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendErrorPage(request, reply, 413, 'request.too_large');
+    if (error.statusCode === 415 || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendErrorPage(request, reply, 415, 'request.invalid');
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendErrorPage(request, reply, error.statusCode, 'request.invalid');
+    }
+    const reference = request.id;
+    request.log.error({ err: error, reference, url: request.url }, 'unexpected error');
+    return sendErrorPage(request, reply, 500, 'server.unexpected', undefined, { reference });
+  });
+
+  app.setNotFoundHandler((request, reply) => sendErrorPage(request, reply, 404, 'request.not_found'));
+
+  app.get('/static/vakt.css', (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+  );
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  // Hosted pages with forms: parsed here, never in the provider's context below.
+  await app.register(async (pages) => {
+    await pages.register(formbody, { bodyLimit: 16 * 1024 });
+    registerInteractionRoutes(pages, {
+      registry,
+      accounts: deps.accounts,
+      secrets: deps.secrets,
+      production,
+      sendErrorPage,
+    });
+  });
+
+  // Everything else under /t/<tenant>/ is oidc-provider's. Its body is left unread for it.
+  await app.register(async (oidc) => {
+    oidc.removeAllContentTypeParsers();
+    oidc.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    const forward = async (request: FastifyRequest<{ Params: { tenant: string } }>, reply: FastifyReply) => {
+      const runtime = await registry.getTenant(request.params.tenant);
+      if (!runtime) return sendErrorPage(request, reply, 404, 'tenant.not_found');
+      const prefix = `/t/${runtime.slug}`;
+      const raw = request.raw as typeof request.raw & { originalUrl?: string };
+      raw.originalUrl = raw.url;
+      raw.url = raw.url!.slice(prefix.length) || '/';
+      reply.hijack();
+      runtime.handle(raw, reply.raw);
+      return reply;
+    };
+    oidc.all('/t/:tenant', forward);
+    oidc.all('/t/:tenant/*', forward);
+  });
+
+  for (const plugin of deps.plugins ?? []) await plugin(app);
+  return app;
+}

@@ -1,0 +1,65 @@
+// What every hosted page needs from a request: its language, the tenant's frame, cookies.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Locale, SUPPORTED_LOCALES } from '../config/schema.js';
+import type { TenantSettings } from '../domain/tenants.js';
+import { pickLocale, toLocale, translator } from '../ui/i18n.js';
+import type { PageContext } from '../ui/layout.js';
+
+export const LANGUAGE_COOKIE = 'vakt_lang';
+
+export function readCookies(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>();
+  for (const part of (header ?? '').split(';')) {
+    const index = part.indexOf('=');
+    if (index < 1) continue;
+    const name = part.slice(0, index).trim();
+    try {
+      cookies.set(name, decodeURIComponent(part.slice(index + 1).trim()));
+    } catch {
+      // A malformed cookie is ignored, not an error page.
+    }
+  }
+  return cookies;
+}
+
+export interface PageRequest {
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function buildPageContext(
+  request: PageRequest,
+  tenant: Pick<TenantSettings, 'displayName' | 'locales'> | undefined,
+  uiLocales?: string,
+): PageContext {
+  const url = new URL(request.url, 'http://x');
+  const offered: readonly Locale[] = tenant?.locales ?? SUPPORTED_LOCALES;
+  const locale = pickLocale(offered, {
+    chosen: url.searchParams.get('lang') ?? readCookies(header(request.headers.cookie)).get(LANGUAGE_COOKIE),
+    uiLocales: uiLocales ?? url.searchParams.get('ui_locales') ?? undefined,
+    acceptLanguage: header(request.headers['accept-language']),
+  });
+  return {
+    locale,
+    t: translator(locale),
+    tenantName: tenant?.displayName ?? 'vakt',
+    locales: offered,
+    path: url.pathname + url.search,
+  };
+}
+
+/** Remembers a choice made with the language switch. */
+export function rememberLanguageChoice(request: FastifyRequest, reply: FastifyReply, secure: boolean): void {
+  const chosen = (request.query as Record<string, unknown> | undefined)?.lang;
+  if (typeof chosen !== 'string') return;
+  const locale = toLocale(chosen);
+  if (!locale) return;
+  reply.header(
+    'set-cookie',
+    `${LANGUAGE_COOKIE}=${locale}; Path=/; Max-Age=31536000; SameSite=Lax${secure ? '; Secure' : ''}`,
+  );
+}

@@ -1,0 +1,101 @@
+// Accounts, their identifiers and their password credential.
+import type { Kysely } from 'kysely';
+import type { AccountTable, CredentialTable, Database, IdentifierTable } from './schema.js';
+
+export interface NewAccount {
+  account: AccountTable;
+  identifiers: IdentifierTable[];
+  password?: CredentialTable;
+}
+
+export interface AccountRepository {
+  /** Writes the account, its identifiers and credential in one transaction, or nothing. */
+  insertAccount(input: NewAccount): Promise<'created' | 'identifier_taken'>;
+  findAccountById(tenant: string, id: string): Promise<AccountTable | undefined>;
+  findAccountIdByVerifiedIdentifier(tenant: string, kind: string, value: string): Promise<string | undefined>;
+  listIdentifiers(accountId: string): Promise<IdentifierTable[]>;
+  findPasswordHash(accountId: string): Promise<string | undefined>;
+  updatePasswordHash(accountId: string, hash: string, now: number): Promise<void>;
+  countAccounts(tenant: string): Promise<number>;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return (
+    e?.code === '23505' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    /UNIQUE constraint failed/.test(e?.message ?? '')
+  );
+}
+
+export function createAccountRepository(db: Kysely<Database>): AccountRepository {
+  return {
+    async insertAccount({ account, identifiers, password }) {
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('accounts').values(account).execute();
+          for (const identifier of identifiers)
+            await trx.insertInto('identifiers').values(identifier).execute();
+          if (password) await trx.insertInto('credentials').values(password).execute();
+        });
+        return 'created';
+      } catch (error) {
+        if (isUniqueViolation(error)) return 'identifier_taken';
+        throw error;
+      }
+    },
+    findAccountById: (tenant, id) =>
+      db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('tenant_slug', '=', tenant)
+        .where('id', '=', id)
+        .executeTakeFirst(),
+    async findAccountIdByVerifiedIdentifier(tenant, kind, value) {
+      const row = await db
+        .selectFrom('identifiers')
+        .innerJoin('accounts', 'accounts.id', 'identifiers.account_id')
+        .select('identifiers.account_id')
+        .where('identifiers.tenant_slug', '=', tenant)
+        .where('identifiers.kind', '=', kind as 'email' | 'phone')
+        .where('identifiers.value', '=', value)
+        .where('identifiers.verified_at', 'is not', null)
+        .where('accounts.status', '=', 'active')
+        .executeTakeFirst();
+      return row?.account_id;
+    },
+    listIdentifiers: (accountId) =>
+      db
+        .selectFrom('identifiers')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute(),
+    async findPasswordHash(accountId) {
+      const row = await db
+        .selectFrom('credentials')
+        .select('secret_hash')
+        .where('account_id', '=', accountId)
+        .where('kind', '=', 'password')
+        .executeTakeFirst();
+      return row?.secret_hash;
+    },
+    async updatePasswordHash(accountId, hash, now) {
+      await db
+        .updateTable('credentials')
+        .set({ secret_hash: hash, updated_at: now })
+        .where('account_id', '=', accountId)
+        .where('kind', '=', 'password')
+        .execute();
+    },
+    async countAccounts(tenant) {
+      const row = await db
+        .selectFrom('accounts')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_slug', '=', tenant)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// The repositories over one database, created together.
+import { createAccountRepository } from './account-repository.js';
+import { createAuditRepository } from './audit-repository.js';
+import type { Store } from './database.js';
+import { createOidcModelRepository } from './oidc-model-repository.js';
+import { createSigningKeyRepository } from './signing-key-repository.js';
+import { createTenantRepository } from './tenant-repository.js';
+
+export function createRepositories(store: Store) {
+  return {
+    tenants: createTenantRepository(store.db),
+    accounts: createAccountRepository(store.db),
+    oidcModels: createOidcModelRepository(store.db),
+    signingKeys: createSigningKeyRepository(store.db),
+    audit: createAuditRepository(store.db),
+  };
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;
+export { type Dialect, openStore, type Store } from './database.js';
+export { migrateToLatest } from './migrations.js';

@@ -1,0 +1,200 @@
+// The one migration set, for SQLite and PostgreSQL alike. Migrations are append-only:
+// never edit one that has shipped, add the next.
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { Dialect } from './database.js';
+
+function createMigrations(dialect: Dialect): Record<string, Migration> {
+  // Epoch-millisecond timestamps need 64 bits on PostgreSQL.
+  const ts = dialect === 'postgres' ? 'bigint' : 'integer';
+  return {
+    '0001_foundation': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('tenants')
+          .addColumn('slug', 'text', (c) => c.primaryKey())
+          .addColumn('display_name', 'text', (c) => c.notNull())
+          .addColumn('settings', 'text', (c) => c.notNull())
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('clients')
+          .addColumn('tenant_slug', 'text', (c) => c.notNull().references('tenants.slug').onDelete('cascade'))
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('settings', 'text', (c) => c.notNull())
+          .addColumn('secret_encrypted', 'text')
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .addPrimaryKeyConstraint('clients_pk', ['tenant_slug', 'client_id'])
+          .execute();
+
+        await db.schema
+          .createTable('accounts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_slug', 'text', (c) => c.notNull().references('tenants.slug').onDelete('cascade'))
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('name', 'text')
+          .addColumn('given_name', 'text')
+          .addColumn('family_name', 'text')
+          .addColumn('locale', 'text')
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('accounts_tenant').on('accounts').column('tenant_slug').execute();
+
+        await db.schema
+          .createTable('identifiers')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_slug', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('verified_at', ts)
+          .addColumn('created_at', ts, (c) => c.notNull())
+          // An identifier belongs to at most one account in a tenant.
+          .addUniqueConstraint('identifiers_unique', ['tenant_slug', 'kind', 'value'])
+          .execute();
+        await db.schema.createIndex('identifiers_account').on('identifiers').column('account_id').execute();
+
+        await db.schema
+          .createTable('credentials')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('updated_at', ts, (c) => c.notNull())
+          .addUniqueConstraint('credentials_one_password', ['account_id', 'kind'])
+          .execute();
+
+        await db.schema
+          .createTable('federated_identities')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_slug', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('issuer', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('last_acr', 'text')
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('last_used_at', ts)
+          .addUniqueConstraint('federated_identities_unique', ['tenant_slug', 'issuer', 'subject'])
+          .execute();
+
+        await db.schema
+          .createTable('terms')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_slug', 'text', (c) => c.notNull().references('tenants.slug').onDelete('cascade'))
+          .addColumn('client_id', 'text')
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('published_at', ts, (c) => c.notNull())
+          .addColumn('content_url', 'text')
+          .execute();
+
+        await db.schema
+          .createTable('terms_acceptances')
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('terms_id', 'text', (c) => c.notNull().references('terms.id').onDelete('cascade'))
+          .addColumn('accepted_at', ts, (c) => c.notNull())
+          .addPrimaryKeyConstraint('terms_acceptances_pk', ['account_id', 'terms_id'])
+          .execute();
+
+        await db.schema
+          .createTable('oidc_models')
+          .addColumn('tenant_slug', 'text', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('grant_id', 'text')
+          .addColumn('user_code', 'text')
+          .addColumn('uid', 'text')
+          .addColumn('expires_at', ts)
+          .addColumn('consumed_at', ts)
+          .addPrimaryKeyConstraint('oidc_models_pk', ['tenant_slug', 'model', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('oidc_models_grant')
+          .on('oidc_models')
+          .columns(['tenant_slug', 'grant_id'])
+          .execute();
+        await db.schema
+          .createIndex('oidc_models_uid')
+          .on('oidc_models')
+          .columns(['tenant_slug', 'model', 'uid'])
+          .execute();
+        await db.schema.createIndex('oidc_models_expiry').on('oidc_models').column('expires_at').execute();
+
+        await db.schema
+          .createTable('signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_slug', 'text', (c) => c.notNull().references('tenants.slug').onDelete('cascade'))
+          .addColumn('alg', 'text', (c) => c.notNull())
+          .addColumn('generation', 'integer', (c) => c.notNull())
+          .addColumn('private_jwk_encrypted', 'text', (c) => c.notNull())
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('retired_at', ts)
+          .addColumn('unpublish_at', ts)
+          // Two processes starting at once both try to create generation 1: one wins.
+          .addUniqueConstraint('signing_keys_generation', ['tenant_slug', 'alg', 'generation'])
+          .execute();
+
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('tenant_slug', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text')
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('at', ts, (c) => c.notNull())
+          .addColumn('ip', 'text')
+          .addColumn('detail', 'text')
+          .execute();
+        await db.schema
+          .createIndex('audit_events_account')
+          .on('audit_events')
+          .columns(['account_id', 'at'])
+          .execute();
+      },
+    },
+  };
+}
+
+// Any constant shared by every vakt process; pg_advisory_lock takes a 64-bit key.
+const MIGRATION_LOCK = 0x7661_6b74;
+
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Promise<string[]> {
+  if (dialect === 'postgres') {
+    // Processes starting together would race to create the migration tables themselves (the
+    // migrator's own lock lives in a table that may not exist yet), so they queue on a lock.
+    return db.connection().execute(async (connection) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(connection);
+      try {
+        return await runMigrations(connection, dialect);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(connection);
+      }
+    });
+  }
+  return runMigrations(db, dialect);
+}
+
+async function runMigrations(db: Kysely<unknown>, dialect: Dialect): Promise<string[]> {
+  const migrations = createMigrations(dialect);
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  // Kysely looks for its own tables by name in every schema unless told which one; several
+  // deployments (or test runs) in one PostgreSQL database live in separate schemas.
+  const schema =
+    dialect === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+      : undefined;
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'vakt_migrations',
+    migrationLockTableName: 'vakt_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

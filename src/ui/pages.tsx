@@ -1,0 +1,194 @@
+// The hosted pages. Every field has a label and the autocomplete a password manager needs;
+// every form posts back with a CSRF token; messages a person must notice are role="alert".
+import { raw } from 'hono/html';
+import type { FC } from 'hono/jsx';
+import type { MessageKey } from './i18n.js';
+import { Layout, type PageContext, renderDocument } from './layout.js';
+
+export interface LoginPageProps {
+  page: PageContext;
+  action: string;
+  abortAction: string;
+  csrf: string;
+  clientName: string;
+  countryName: string;
+  identifier?: string;
+  remember?: boolean;
+  error?: MessageKey;
+}
+
+const ErrorMessage: FC<{ page: PageContext; error?: MessageKey | undefined }> = ({ page, error }) =>
+  error ? (
+    <p class="error" role="alert" id="form-error">
+      {page.t(error)}
+    </p>
+  ) : null;
+
+export function renderLoginPage(p: LoginPageProps): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('login.title')}>
+      <h1>{t('login.title')}</h1>
+      <p>{t('login.lead', { client: p.clientName })}</p>
+      <ErrorMessage page={p.page} error={p.error} />
+      <form method="post" action={p.action} novalidate>
+        <input type="hidden" name="csrf" value={p.csrf} />
+        <label for="identifier">{t('login.identifier')}</label>
+        <input
+          id="identifier"
+          name="identifier"
+          type="text"
+          inputmode="email"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck={false}
+          required
+          maxlength={254}
+          value={p.identifier ?? ''}
+          aria-describedby={p.error ? 'identifier-hint form-error' : 'identifier-hint'}
+          autofocus={!p.identifier}
+        />
+        <p class="hint" id="identifier-hint">
+          {t('login.identifier_hint', { country: p.countryName })}
+        </p>
+        <label for="password">{t('login.password')}</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          maxlength={1024}
+          autofocus={Boolean(p.identifier)}
+        />
+        <div class="check">
+          <input id="remember" name="remember" type="checkbox" value="on" checked={p.remember ?? false} />
+          <label for="remember">{t('login.remember')}</label>
+        </div>
+        <button type="submit">{t('login.submit')}</button>
+      </form>
+      <form method="post" action={p.abortAction} class="secondary">
+        <input type="hidden" name="csrf" value={p.csrf} />
+        <button type="submit" class="link">
+          {t('login.cancel', { client: p.clientName })}
+        </button>
+      </form>
+    </Layout>,
+  );
+}
+
+export interface ConsentPageProps {
+  page: PageContext;
+  action: string;
+  abortAction: string;
+  csrf: string;
+  clientName: string;
+  scopes: string[];
+}
+
+export function renderConsentPage(p: ConsentPageProps): string {
+  const { t } = p.page;
+  const known = new Set(['openid', 'profile', 'email', 'phone', 'offline_access']);
+  return renderDocument(
+    <Layout page={p.page} title={t('consent.title')}>
+      <h1>{t('consent.title')}</h1>
+      <p>{t('consent.lead', { client: p.clientName })}</p>
+      <ul class="scopes">
+        {p.scopes
+          .filter((scope) => known.has(scope))
+          .map((scope) => (
+            <li>{t(`scope.${scope}` as MessageKey, { tenant: p.page.tenantName })}</li>
+          ))}
+      </ul>
+      <form method="post" action={p.action}>
+        <input type="hidden" name="csrf" value={p.csrf} />
+        <button type="submit">{t('consent.allow')}</button>
+      </form>
+      <form method="post" action={p.abortAction} class="secondary">
+        <input type="hidden" name="csrf" value={p.csrf} />
+        <button type="submit" class="link">
+          {t('consent.deny')}
+        </button>
+      </form>
+    </Layout>,
+  );
+}
+
+export interface ErrorPageProps {
+  page: PageContext;
+  error: MessageKey;
+  /** Shown for unexpected errors so support can find the log line. */
+  reference?: string;
+  /** The OAuth error code, for the developer of the relying party. */
+  detail?: string;
+  support?: { email?: string | undefined; phone?: string | undefined; url?: string | undefined };
+}
+
+export function renderErrorPage(p: ErrorPageProps): string {
+  const { t } = p.page;
+  const support = p.support && (p.support.email || p.support.phone || p.support.url) ? p.support : undefined;
+  return renderDocument(
+    <Layout page={p.page} title={t('error.title')}>
+      <h1>{t('error.title')}</h1>
+      <p role="alert" data-error={p.error}>
+        {t(p.error)}
+      </p>
+      {p.detail ? (
+        <p class="hint">
+          <code>{p.detail}</code>
+        </p>
+      ) : null}
+      {p.reference ? <p>{t('error.reference', { reference: p.reference })}</p> : null}
+      {support ? (
+        <section aria-labelledby="support">
+          <h2 id="support">{t('error.support')}</h2>
+          <ul>
+            {support.email ? (
+              <li>
+                <a href={`mailto:${support.email}`}>{support.email}</a>
+              </li>
+            ) : null}
+            {support.phone ? (
+              <li>
+                <a href={`tel:${support.phone.replace(/\s+/g, '')}`}>{support.phone}</a>
+              </li>
+            ) : null}
+            {support.url ? (
+              <li>
+                <a href={support.url}>{support.url}</a>
+              </li>
+            ) : null}
+          </ul>
+        </section>
+      ) : null}
+    </Layout>,
+  );
+}
+
+/** `form` is oidc-provider's own hidden form (with its xsrf token); the buttons submit it. */
+export function renderLogoutPage(p: { page: PageContext; form: string }): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('logout.title')}>
+      <h1>{t('logout.title')}</h1>
+      <p>{t('logout.lead', { tenant: p.page.tenantName })}</p>
+      {raw(p.form)}
+      <button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>
+        {t('logout.confirm')}
+      </button>
+      <button type="submit" form="op.logoutForm" class="link">
+        {t('logout.cancel')}
+      </button>
+    </Layout>,
+  );
+}
+
+export function renderLoggedOutPage(p: { page: PageContext }): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('logout.done_title')}>
+      <h1>{t('logout.done_title')}</h1>
+      <p>{t('logout.done_lead', { tenant: p.page.tenantName })}</p>
+    </Layout>,
+  );
+}

@@ -1,0 +1,98 @@
+// Starts a real vakt (HTTP server on a free port, real database) for a test.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createVakt, type Vakt, type VaktOptions } from '../../src/composition.js';
+import type { DeploymentConfig } from '../../src/config/schema.js';
+import { loadSettings, type Mode } from '../../src/config/settings.js';
+import type { DatabaseKind, TestDatabase } from './databases.js';
+
+export const TEST_SECRET = 'test-secret-that-is-long-enough-0123456789';
+export const RP = 'http://rp.vakt.test';
+
+export function testTenant(
+  overrides: Partial<DeploymentConfig['tenants'][number]> = {},
+): DeploymentConfig['tenants'][number] {
+  return {
+    slug: 'acme',
+    displayName: 'Acme',
+    locales: ['nb', 'sv', 'en'],
+    defaultCountry: 'NO',
+    support: { email: 'help@acme.example' },
+    clients: [
+      {
+        id: 'web',
+        name: 'Acme Web',
+        secret: 'web-secret-0123456789-0123456789-0123',
+        redirectUris: [`${RP}/callback`],
+        postLogoutRedirectUris: [`${RP}/logged-out`],
+        firstParty: true,
+        tokenLifetimes: { accessToken: 3600, idToken: 3600, refreshToken: 86400, authorizationCode: 60 },
+      },
+      {
+        id: 'spa',
+        name: 'Acme App',
+        redirectUris: [`${RP}/spa/callback`],
+        postLogoutRedirectUris: [],
+        firstParty: true,
+        tokenLifetimes: { accessToken: 3600, idToken: 3600, refreshToken: 86400, authorizationCode: 60 },
+      },
+      {
+        id: 'partner',
+        name: 'Partner Site',
+        secret: 'partner-secret-0123456789-0123456789',
+        redirectUris: [`${RP}/partner/callback`],
+        postLogoutRedirectUris: [],
+        firstParty: false,
+        tokenLifetimes: { accessToken: 3600, idToken: 3600, refreshToken: 86400, authorizationCode: 60 },
+      },
+    ],
+    ...overrides,
+  };
+}
+
+export interface RunningVakt {
+  vakt: Vakt;
+  url: string;
+  issuer: string;
+  database: TestDatabase;
+  stop(): Promise<void>;
+}
+
+export async function startVakt(
+  kind: DatabaseKind,
+  options: VaktOptions & {
+    config?: DeploymentConfig;
+    mode?: Mode;
+    env?: Record<string, string>;
+    database?: TestDatabase;
+  } = {},
+): Promise<RunningVakt> {
+  const database = options.database ?? (await kind.create());
+  const settings = loadSettings(options.mode ?? 'test', {
+    PORT: '0',
+    VAKT_SECRET: TEST_SECRET,
+    DATABASE_URL: database.url,
+    VAKT_DATA_DIR: mkdtempSync(join(tmpdir(), 'vakt-data-')),
+    LOG_LEVEL: process.env.VAKT_TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+  });
+  const vakt = await createVakt(settings, options);
+  await vakt.tenants.applyDeploymentConfig(options.config ?? { tenants: [testTenant()] });
+  const url = await vakt.listen();
+  return {
+    vakt,
+    url,
+    issuer: `${url}/t/${(options.config?.tenants[0] ?? testTenant()).slug}`,
+    database,
+    async stop() {
+      await vakt.stop();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+export function randomPassword(): string {
+  return `pw-${randomBytes(9).toString('base64url')}`;
+}

@@ -1,0 +1,210 @@
+// Bad input at the edges gets a clear, localised page with the right 4xx status: never a 500,
+// never a stack trace, never a redirect to an unregistered URI.
+// Cites: oidcc-ensure-registered-redirect-uri, RFC 9700 exact redirect matching and 303 after
+// credential POSTs, ASVS 6.3.8 (unknown user and wrong password look the same), CSP frame-ancestors.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { databaseKinds } from './helpers/databases.js';
+import { formAction, formField, UserAgent } from './helpers/http-client.js';
+import { RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
+
+function assertCleanError(response: { status: number; body: string; headers: Headers }, status: number) {
+  assert.equal(response.status, status, response.body.slice(0, 300));
+  assert.match(response.headers.get('content-type') ?? '', /text\/html/);
+  assert.doesNotMatch(response.body, /\n\s+at |node_modules|Error:/, 'no stack trace');
+  assert.equal(response.headers.get('location'), null, 'an error page, never a redirect');
+}
+
+for (const kind of databaseKinds) {
+  describe(`bad input over HTTP on ${kind.name}`, { skip: kind.skip }, () => {
+    let running: RunningVakt;
+    const password = randomPassword();
+
+    before(async () => {
+      running = await startVakt(kind);
+      const created = await running.vakt.accounts.createAccount({
+        tenant: 'acme',
+        defaultCountry: 'NO',
+        emails: ['ola@example.com'],
+        password,
+        verified: true,
+      });
+      assert.ok(created.ok);
+    });
+    after(() => running?.stop());
+
+    function authorizeUrl(params: Record<string, string> = {}) {
+      const url = new URL(`${running.issuer}/auth`);
+      const defaults = {
+        client_id: 'web',
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: `${RP}/callback`,
+        state: 'state-1',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      };
+      for (const [key, value] of Object.entries({ ...defaults, ...params })) url.searchParams.set(key, value);
+      return url.href;
+    }
+
+    async function openLoginPage(agent: UserAgent, params: Record<string, string> = {}) {
+      const page = await agent.follow(authorizeUrl(params), running.url);
+      assert.equal(page.status, 200, page.body.slice(0, 300));
+      return {
+        page,
+        action: new URL(formAction(page.body, '/login'), running.url).href,
+        csrf: formField(page.body, 'csrf'),
+      };
+    }
+
+    test('an unknown tenant is a localised 404 page', async () => {
+      const agent = new UserAgent();
+      const nb = await agent.request(`${running.url}/t/nope/.well-known/openid-configuration`);
+      assertCleanError(nb, 404);
+      assert.match(nb.body, /innloggingstjenesten finnes ikke/);
+      const en = await agent.request(`${running.url}/t/nope/auth`, {
+        headers: { 'accept-language': 'en-GB,en;q=0.9' },
+      });
+      assertCleanError(en, 404);
+      assert.match(en.body, /This login service does not exist/);
+      assertCleanError(await agent.request(`${running.url}/no/such/page`), 404);
+    });
+
+    test('an unknown client is an error page, not a redirect', async () => {
+      const response = await new UserAgent().request(authorizeUrl({ client_id: 'nobody' }));
+      assertCleanError(response, 400);
+      assert.match(response.body, /invalid_client/);
+    });
+
+    test('redirect URIs match exactly (RFC 9700): every near miss is an error page', async () => {
+      const near = [
+        `${RP}/callback/`,
+        `${RP}/Callback`,
+        `${RP}/callback?x=1`,
+        `${RP}:8080/callback`,
+        'http://evil.rp.vakt.test/callback',
+        'http://rp.vakt.test.evil.example/callback',
+        `${RP}/callback#frag`,
+      ];
+      for (const redirect_uri of near) {
+        const response = await new UserAgent().request(authorizeUrl({ redirect_uri }));
+        assertCleanError(response, 400);
+        assert.match(response.body, /redirect_uri/, redirect_uri);
+      }
+    });
+
+    test('implicit flow is not offered (RFC 9700)', async () => {
+      const response = await new UserAgent().request(authorizeUrl({ response_type: 'token' }));
+      // The redirect URI is registered, so the error goes back to it (in the fragment, the
+      // response mode response_type=token implies), without any token.
+      const location = new URL(response.headers.get('location') ?? 'http://none/');
+      const answer = new URLSearchParams(location.hash.slice(1));
+      assert.equal(answer.get('error'), 'unsupported_response_type');
+      assert.equal(answer.has('access_token'), false);
+      assert.equal(location.searchParams.has('access_token'), false);
+    });
+
+    test('a wrong password and an unknown identifier give the same page and status (ASVS 6.3.8)', async () => {
+      const answers = [];
+      for (const identifier of ['ola@example.com', 'nobody-here@example.com']) {
+        const agent = new UserAgent();
+        const { action, csrf } = await openLoginPage(agent);
+        const response = await agent.request(action, {
+          form: { csrf, identifier, password: 'not-the-password' },
+        });
+        assert.equal(response.status, 401);
+        assert.match(response.body, /role="alert"[^>]*>Feil e-postadresse, mobilnummer eller passord/);
+        // The page echoes what was typed; apart from that and the per-journey URLs it is identical.
+        answers.push(
+          response.body
+            .replaceAll(identifier, 'IDENTIFIER')
+            .replace(/interaction\/[^/"]+/g, 'interaction/UID')
+            .replace(/name="csrf" value="[^"]+"/g, ''),
+        );
+      }
+      assert.equal(answers[0], answers[1]);
+    });
+
+    test('missing fields, a missing or foreign CSRF token, an oversized form', async () => {
+      const agent = new UserAgent();
+      const { action, csrf } = await openLoginPage(agent);
+      const missing = await agent.request(action, { form: { csrf, identifier: 'ola@example.com' } });
+      assert.equal(missing.status, 400);
+      assert.match(missing.body, /Skriv inn e-postadressen eller mobilnummeret ditt og passordet ditt/);
+
+      assertCleanError(
+        await agent.request(action, { form: { identifier: 'ola@example.com', password } }),
+        403,
+      );
+      const other = await openLoginPage(new UserAgent());
+      assertCleanError(
+        await agent.request(action, { form: { csrf: other.csrf, identifier: 'ola@example.com', password } }),
+        403,
+      );
+      const crossSite = await agent.request(action, {
+        form: { csrf, identifier: 'ola@example.com', password },
+        headers: { origin: 'https://evil.example' },
+      });
+      assertCleanError(crossSite, 403);
+
+      const huge = await agent.request(action, { form: { csrf, identifier: 'x'.repeat(40_000), password } });
+      assertCleanError(huge, 413);
+      assert.match(huge.body, /for stort/);
+      const notAForm = await fetch(action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/xml' },
+        body: '<a/>',
+      });
+      assert.ok(notAForm.status >= 400 && notAForm.status < 500, String(notAForm.status));
+
+      // After all that the same journey still logs in, answered with 303 (never 307).
+      const ok = await agent.request(action, { form: { csrf, identifier: 'ola@example.com', password } });
+      assert.equal(ok.status, 303);
+    });
+
+    test('an expired or unknown interaction is a localised page', async () => {
+      const agent = new UserAgent();
+      const response = await agent.request(`${running.issuer}/interaction/not-a-real-uid`);
+      assertCleanError(response, 400);
+      assert.match(response.body, /utløpt/);
+      const post = await agent.request(`${running.issuer}/interaction/not-a-real-uid/login`, {
+        form: { csrf: 'x', identifier: 'a', password: 'b' },
+      });
+      assertCleanError(post, 400);
+    });
+
+    test('pages cannot be framed and leak no referrer; the provider answers carry the same headers', async () => {
+      const agent = new UserAgent();
+      const { page } = await openLoginPage(agent);
+      const discovery = await agent.request(`${running.issuer}/.well-known/openid-configuration`);
+      for (const response of [page, discovery]) {
+        assert.match(response.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+        assert.equal(response.headers.get('x-frame-options'), 'DENY');
+        assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+      }
+      assert.equal(page.headers.get('cache-control'), 'no-store');
+      assert.doesNotMatch(
+        page.body,
+        /https?:\/\/(?!127\.0\.0\.1)[^"']*\.(css|js)/,
+        'no third-party resources',
+      );
+    });
+
+    test('the login page follows ui_locales and the language switch, with labels and autocomplete', async () => {
+      const sv = await openLoginPage(new UserAgent(), { ui_locales: 'sv-SE en' });
+      assert.match(sv.page.body, /<html lang="sv">/);
+      assert.match(sv.page.body, /<label for="identifier">E-postadress eller mobilnummer<\/label>/);
+      assert.match(sv.page.body, /autocomplete="username"/);
+      assert.match(sv.page.body, /autocomplete="current-password"/);
+      const agent = new UserAgent();
+      const nb = await openLoginPage(agent);
+      assert.match(nb.page.body, /<html lang="nb">/);
+      const switchLink = /href="([^"]*lang=en)"/.exec(nb.page.body)?.[1]?.replace(/&amp;/g, '&');
+      assert.ok(switchLink);
+      const en = await agent.request(new URL(switchLink, running.url).href);
+      assert.match(en.body, /<html lang="en">/);
+      assert.match(en.body, /<h1>Log in<\/h1>/);
+    });
+  });
+}

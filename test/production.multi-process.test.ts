@@ -1,0 +1,196 @@
+// Production: `vakt start` refuses development shortcuts, and several stateless processes on
+// one database serve the same sessions — a login made through one is honoured by another.
+// Cites: ARCHITECTURE "Scaling out", ASVS 3.3.x (Secure cookies in production).
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import { databaseKinds, type TestDatabase } from './helpers/databases.js';
+import { UserAgent } from './helpers/http-client.js';
+import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
+import { freePort, startVaktProcess, type VaktProcess } from './helpers/process.js';
+import { RP, TEST_SECRET, testTenant } from './helpers/vakt.js';
+
+const PUBLIC_URL = 'https://id.vakt.test';
+
+function authorizeUrl(base: string, state: string) {
+  const url = new URL(`${base}/t/acme/auth`);
+  url.search = new URLSearchParams({
+    client_id: 'web',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: `${RP}/callback`,
+    state,
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  }).toString();
+  return url.href;
+}
+
+test('vakt start refuses to run without VAKT_SECRET or with an http public URL', () => {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_NO_WARNINGS: '1',
+    DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'vakt-')), 'x.db'),
+  };
+  delete env.VAKT_SECRET;
+  const noSecret = spawnSync(process.execPath, ['bin/vakt.js', 'start'], {
+    env: { ...env, VAKT_PUBLIC_URL: PUBLIC_URL },
+    encoding: 'utf8',
+  });
+  assert.equal(noSecret.status, 2);
+  assert.match(noSecret.stderr, /VAKT_SECRET/);
+  const http = spawnSync(process.execPath, ['bin/vakt.js', 'start'], {
+    env: { ...env, VAKT_SECRET: TEST_SECRET, VAKT_PUBLIC_URL: 'http://id.vakt.test' },
+    encoding: 'utf8',
+  });
+  assert.equal(http.status, 2);
+  assert.match(http.stderr, /VAKT_PUBLIC_URL must be set to an https:\/\/ URL/);
+  assert.doesNotMatch(noSecret.stderr + http.stderr, /\n\s+at /, 'no stack trace');
+});
+
+for (const kind of databaseKinds) {
+  describe(`two vakt start processes on one ${kind.name} database`, { skip: kind.skip }, () => {
+    let database: TestDatabase;
+    let one: VaktProcess;
+    let two: VaktProcess;
+
+    before(async () => {
+      database = await kind.create();
+      const dir = mkdtempSync(join(tmpdir(), 'vakt-prod-'));
+      const config = join(dir, 'vakt.yaml');
+      writeFileSync(config, stringify({ tenants: [testTenant()] }));
+      const env = {
+        DATABASE_URL: database.url,
+        VAKT_SECRET: TEST_SECRET,
+        VAKT_PUBLIC_URL: PUBLIC_URL,
+        VAKT_DATA_DIR: dir,
+      };
+      // Both start at once: applying the same config and creating the first keys must not collide.
+      [one, two] = await Promise.all([
+        startVaktProcess(['start', '--config', config], env, await freePort()),
+        startVaktProcess(['start', '--config', config], env, await freePort()),
+      ]);
+      execFileSync(
+        process.execPath,
+        [
+          'bin/vakt.js',
+          'users',
+          'create',
+          '--tenant',
+          'acme',
+          '--email',
+          'per@example.com',
+          '--password-stdin',
+        ],
+        {
+          env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
+          input: 'correct horse battery staple\n',
+        },
+      );
+    });
+
+    after(async () => {
+      await Promise.all([one?.stop(), two?.stop()]);
+      await database?.drop();
+    });
+
+    test('a login through one process is a session on the other; cookies are Secure', async () => {
+      const agent = new UserAgent().route(PUBLIC_URL, one.url);
+      const { callback, loginPage } = await logInThroughPage(agent, authorizeUrl(PUBLIC_URL, 'one'), {
+        identifier: 'per@example.com',
+        password: 'correct horse battery staple',
+      });
+      assert.equal(callback.searchParams.get('state'), 'one');
+      assert.equal(callback.searchParams.get('iss'), `${PUBLIC_URL}/t/acme`);
+      assert.ok(callback.searchParams.get('code'));
+      assert.ok(loginPage.headers.get('strict-transport-security'));
+
+      // The same browser, now routed to the other process, is logged in already.
+      agent.route(PUBLIC_URL, two.url);
+      const silent = await expectSilentRedirect(agent, authorizeUrl(PUBLIC_URL, 'two'));
+      assert.equal(silent.origin + silent.pathname, `${RP}/callback`);
+      assert.equal(silent.searchParams.get('state'), 'two');
+      assert.ok(silent.searchParams.get('code'));
+
+      // Both processes publish the same keys.
+      const [jwksOne, jwksTwo] = await Promise.all(
+        [one, two].map(
+          async (p) => (await (await fetch(`${p.url}/t/acme/jwks`)).json()) as { keys: { kid: string }[] },
+        ),
+      );
+      assert.ok(jwksOne && jwksTwo);
+      assert.deepEqual(jwksOne.keys.map((k) => k.kid).sort(), jwksTwo.keys.map((k) => k.kid).sort());
+      assert.equal(jwksOne.keys.length, 2, 'one RS256 and one ES256 key, not one per process');
+    });
+
+    test('session cookies carry Secure and HttpOnly behind the https public URL', async () => {
+      const agent = new UserAgent();
+      const response = await agent.request(authorizeUrl(one.url, 'cookies'));
+      const cookies = response.headers.getSetCookie();
+      assert.ok(cookies.length > 0);
+      for (const cookie of cookies) {
+        assert.match(cookie, /; secure/i, cookie);
+        assert.match(cookie, /; httponly/i, cookie);
+        assert.match(cookie, /; samesite=lax/i, cookie);
+      }
+    });
+  });
+}
+
+describe('vakt start --workers 2', { skip: databaseKinds[0]!.skip }, () => {
+  test('serves logins from a cluster of worker processes', async () => {
+    const database = await databaseKinds[0]!.create();
+    const dir = mkdtempSync(join(tmpdir(), 'vakt-workers-'));
+    const config = join(dir, 'vakt.yaml');
+    writeFileSync(config, stringify({ tenants: [testTenant()] }));
+    const env = {
+      DATABASE_URL: database.url,
+      VAKT_SECRET: TEST_SECRET,
+      VAKT_PUBLIC_URL: PUBLIC_URL,
+      VAKT_DATA_DIR: dir,
+    };
+    const cluster = await startVaktProcess(
+      ['start', '--workers', '2', '--config', config],
+      env,
+      await freePort(),
+    );
+    try {
+      const children = execFileSync('pgrep', ['-P', String(cluster.child.pid)], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
+      assert.equal(children.length, 2, `two workers: ${children.join(',')}`);
+      execFileSync(
+        process.execPath,
+        [
+          'bin/vakt.js',
+          'users',
+          'create',
+          '--tenant',
+          'acme',
+          '--phone',
+          '+46 70 123 45 67',
+          '--password-stdin',
+        ],
+        {
+          env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
+          input: 'another fine password',
+        },
+      );
+      for (let i = 0; i < 4; i++) {
+        const agent = new UserAgent().route(PUBLIC_URL, cluster.url);
+        const { callback } = await logInThroughPage(agent, authorizeUrl(PUBLIC_URL, `w${i}`), {
+          identifier: '+46701234567',
+          password: 'another fine password',
+        });
+        assert.equal(callback.searchParams.get('state'), `w${i}`);
+      }
+    } finally {
+      await cluster.stop();
+      await database.drop();
+    }
+  });
+});

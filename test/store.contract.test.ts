@@ -1,0 +1,706 @@
+// The repository contract (src/store): what every repository promises, checked through its
+// public functions on SQLite and PostgreSQL alike, so the two dialects cannot drift apart.
+// Pins: idempotent tenant/client application and a state version that moves when a client or
+// key changes (other processes reload on it); an account is written whole or not at all
+// ("nothing half-written"); an identifier is unique within a tenant but not across tenants,
+// and only a verified identifier finds an account; expired OIDC rows are invisible at once and
+// then deleted; retired signing keys stay published until unpublish_at; the audit trail is
+// append-only and tenant-scoped; migrations are idempotent.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Kysely } from 'kysely';
+import { createManualClock } from '../src/domain/clock.js';
+import { createAdapterClass } from '../src/oidc/adapter.js';
+import {
+  createRepositories,
+  migrateToLatest,
+  openStore,
+  type Repositories,
+  type Store,
+} from '../src/store/index.js';
+import type { AccountTable, IdentifierTable, OidcModelTable, SigningKeyTable } from '../src/store/schema.js';
+import { databaseKinds, type TestDatabase } from './helpers/databases.js';
+
+// Fixed epoch-millisecond timestamps: nothing here depends on the wall clock or on sleeping.
+const T = 1_700_000_000_000;
+
+for (const kind of databaseKinds) {
+  describe(`repository contract on ${kind.name}`, { skip: kind.skip }, () => {
+    let database: TestDatabase;
+    let store: Store;
+    let repos: Repositories;
+    let firstMigration: string[];
+
+    const migrate = () => migrateToLatest(store.db as unknown as Kysely<unknown>, store.dialect);
+
+    async function tenant(slug: string): Promise<string> {
+      await repos.tenants.upsertTenant({ slug, display_name: slug, settings: '{}', updated_at: T }, T);
+      return slug;
+    }
+
+    before(async () => {
+      database = await kind.create();
+      store = openStore(database.url, { poolSize: 2 });
+      repos = createRepositories(store);
+      firstMigration = await migrate();
+    });
+
+    after(async () => {
+      await store?.close();
+      await database?.drop();
+    });
+
+    test('migrateToLatest applies the schema once; a second run is a no-op', async () => {
+      assert.deepEqual(firstMigration, ['0001_foundation']);
+      assert.deepEqual(await migrate(), []);
+      assert.deepEqual(await repos.tenants.listTenants(), [], 'a second run does not touch data either');
+    });
+
+    // Kysely's Migrator looks for vakt_migrations(_lock) in every schema unless told which, so a
+    // second deployment (or test run) in its own schema of the same PostgreSQL database took the
+    // first one's tables for its own and failed; migrateToLatest now names the current schema.
+    test('migrateToLatest works in a schema of a database where another schema already holds vakt', {
+      skip: kind.name !== 'postgres' && 'only PostgreSQL has schemas',
+    }, async () => {
+      const second = await kind.create();
+      const secondStore = openStore(second.url, { poolSize: 2 });
+      try {
+        const migrateSecond = () =>
+          migrateToLatest(secondStore.db as unknown as Kysely<unknown>, secondStore.dialect);
+        assert.deepEqual(await migrateSecond(), ['0001_foundation']);
+        assert.deepEqual(await migrateSecond(), []);
+        assert.deepEqual(await migrate(), [], 'the first schema is untouched');
+      } finally {
+        await secondStore.close();
+        await second.drop();
+      }
+    });
+
+    describe('tenants', () => {
+      test('upsertTenant: created, then unchanged for the same content, then updated', async () => {
+        const row = {
+          slug: 'upsert',
+          display_name: 'Upsert AS',
+          settings: '{"defaultCountry":"NO"}',
+          updated_at: T,
+        };
+        assert.equal(await repos.tenants.upsertTenant(row, T), 'created');
+        // A later timestamp alone is not a change: applying the same file twice changes nothing.
+        assert.equal(
+          await repos.tenants.upsertTenant({ ...row, updated_at: T + 1000 }, T + 1000),
+          'unchanged',
+        );
+        const unchanged = await repos.tenants.findTenant('upsert');
+        assert.equal(unchanged?.updated_at, T, 'an unchanged tenant keeps its updated_at');
+
+        assert.equal(
+          await repos.tenants.upsertTenant(
+            { ...row, settings: '{"defaultCountry":"SE"}', updated_at: T + 2000 },
+            T + 2000,
+          ),
+          'updated',
+        );
+        assert.equal(
+          await repos.tenants.upsertTenant(
+            { ...row, display_name: 'Renamed', settings: '{"defaultCountry":"SE"}', updated_at: T + 3000 },
+            T + 3000,
+          ),
+          'updated',
+        );
+        const stored = await repos.tenants.findTenant('upsert');
+        assert.deepEqual(stored, {
+          slug: 'upsert',
+          display_name: 'Renamed',
+          settings: '{"defaultCountry":"SE"}',
+          created_at: T,
+          updated_at: T + 3000,
+        });
+        assert.equal(await repos.tenants.findTenant('no-such-tenant'), undefined);
+      });
+
+      test('listTenants is ordered by slug', async () => {
+        await tenant('zz-last');
+        await tenant('aa-first');
+        const slugs = (await repos.tenants.listTenants()).map((t) => t.slug);
+        assert.deepEqual(slugs, [...slugs].sort());
+        assert.ok(slugs.includes('aa-first') && slugs.includes('zz-last'));
+      });
+
+      test('replaceClients makes the client list exactly the rows given: add, update, remove', async () => {
+        const slug = await tenant('clients');
+        const other = await tenant('clients-other');
+        await repos.tenants.replaceClients(other, [
+          { client_id: 'a', settings: '{}', secret_encrypted: null, updated_at: T },
+        ]);
+
+        const a = { client_id: 'a', settings: '{"v":1}', secret_encrypted: null, updated_at: T };
+        const b = { client_id: 'b', settings: '{"v":1}', secret_encrypted: 'enc-b', updated_at: T };
+        assert.deepEqual(await repos.tenants.replaceClients(slug, [a, b]), {
+          added: ['a', 'b'],
+          updated: [],
+          removed: [],
+        });
+        assert.deepEqual(
+          await repos.tenants.replaceClients(slug, [
+            { ...a, updated_at: T + 1 },
+            { ...b, updated_at: T + 1 },
+          ]),
+          { added: [], updated: [], removed: [] },
+          'the same rows again change nothing',
+        );
+        const changes = await repos.tenants.replaceClients(slug, [
+          { ...a, settings: '{"v":2}', updated_at: T + 2 },
+          { client_id: 'c', settings: '{}', secret_encrypted: null, updated_at: T + 2 },
+        ]);
+        assert.deepEqual(changes, { added: ['c'], updated: ['a'], removed: ['b'] });
+        assert.deepEqual(await repos.tenants.listClients(slug), [
+          {
+            tenant_slug: slug,
+            client_id: 'a',
+            settings: '{"v":2}',
+            secret_encrypted: null,
+            updated_at: T + 2,
+          },
+          { tenant_slug: slug, client_id: 'c', settings: '{}', secret_encrypted: null, updated_at: T + 2 },
+        ]);
+        // A changed secret alone is a change.
+        assert.deepEqual(
+          await repos.tenants.replaceClients(slug, [
+            { ...a, settings: '{"v":2}', secret_encrypted: 'enc-a', updated_at: T + 3 },
+            { client_id: 'c', settings: '{}', secret_encrypted: null, updated_at: T + 3 },
+          ]),
+          { added: [], updated: ['a'], removed: [] },
+        );
+        assert.deepEqual(await repos.tenants.replaceClients(slug, []), {
+          added: [],
+          updated: [],
+          removed: ['a', 'c'],
+        });
+        assert.deepEqual(await repos.tenants.listClients(slug), []);
+        // Another tenant's client with the same id was never touched.
+        assert.deepEqual(
+          (await repos.tenants.listClients(other)).map((c) => c.client_id),
+          ['a'],
+        );
+      });
+
+      test('readStateVersion changes when a client or a signing key changes, and only then', async () => {
+        const slug = await tenant('state');
+        const client = {
+          client_id: 'web',
+          settings: '{"v":1}',
+          secret_encrypted: null,
+          updated_at: T + 10_000,
+        };
+        await repos.tenants.replaceClients(slug, [client]);
+        const v1 = await repos.tenants.readStateVersion();
+        assert.equal(await repos.tenants.readStateVersion(), v1, 'stable while nothing changes');
+
+        await repos.tenants.replaceClients(slug, [{ ...client, updated_at: T + 10_001 }]);
+        assert.equal(
+          await repos.tenants.readStateVersion(),
+          v1,
+          'an unchanged apply does not force a reload',
+        );
+
+        await repos.tenants.replaceClients(slug, [
+          { ...client, settings: '{"v":2}', updated_at: T + 10_002 },
+        ]);
+        const v2 = await repos.tenants.readStateVersion();
+        assert.notEqual(v2, v1, 'a client update');
+
+        await repos.tenants.replaceClients(slug, [
+          { ...client, settings: '{"v":2}', updated_at: T + 10_002 },
+          { client_id: 'app', settings: '{}', secret_encrypted: null, updated_at: T + 10_003 },
+        ]);
+        const v3 = await repos.tenants.readStateVersion();
+        assert.notEqual(v3, v2, 'a client added');
+
+        await repos.tenants.replaceClients(slug, [
+          { ...client, settings: '{"v":2}', updated_at: T + 10_004 },
+        ]);
+        const v4 = await repos.tenants.readStateVersion();
+        assert.notEqual(v4, v3, 'a client removed');
+
+        await repos.signingKeys.insertKey(key(slug, 'state-k1', 'RS256', 1, T + 10_005));
+        const v5 = await repos.tenants.readStateVersion();
+        assert.notEqual(v5, v4, 'a key added');
+
+        await repos.signingKeys.insertKey(key(slug, 'state-k2', 'RS256', 2, T + 10_006));
+        const v6a = await repos.tenants.readStateVersion();
+        assert.notEqual(v6a, v5, 'a key added by rotation');
+        await repos.signingKeys.retireOlderKeys(slug, 'RS256', 2, T + 10_006, T + 20_000);
+        const v6 = await repos.tenants.readStateVersion();
+        assert.notEqual(v6, v6a, 'a key retired');
+
+        await repos.tenants.upsertTenant(
+          { slug, display_name: 'State renamed', settings: '{}', updated_at: T + 10_007 },
+          T + 10_007,
+        );
+        assert.notEqual(await repos.tenants.readStateVersion(), v6, 'the tenant itself changed');
+      });
+    });
+
+    describe('accounts', () => {
+      let n = 0;
+      function newAccount(
+        slug: string,
+        identifiers: { kind: 'email' | 'phone'; value: string; verified?: boolean }[],
+      ) {
+        n += 1;
+        const id = `${kind.name}-account-${n}`;
+        const account: AccountTable = {
+          id,
+          tenant_slug: slug,
+          status: 'active',
+          name: null,
+          given_name: null,
+          family_name: null,
+          locale: null,
+          created_at: T,
+          updated_at: T,
+        };
+        const rows: IdentifierTable[] = identifiers.map((identifier, index) => ({
+          id: `${id}-identifier-${index}`,
+          tenant_slug: slug,
+          account_id: id,
+          kind: identifier.kind,
+          value: identifier.value,
+          verified_at: identifier.verified === false ? null : T,
+          created_at: T + index,
+        }));
+        const password = {
+          id: `${id}-password`,
+          account_id: id,
+          kind: 'password' as const,
+          secret_hash: `hash-${id}`,
+          created_at: T,
+          updated_at: T,
+        };
+        return { id, input: { account, identifiers: rows, password } };
+      }
+
+      test('insertAccount writes the account, its identifiers and its password', async () => {
+        const slug = await tenant('acc-basic');
+        const { id, input } = newAccount(slug, [
+          { kind: 'email', value: 'kari@example.com' },
+          { kind: 'phone', value: '+4791234567' },
+        ]);
+        assert.equal(await repos.accounts.insertAccount(input), 'created');
+        assert.deepEqual(await repos.accounts.findAccountById(slug, id), input.account);
+        assert.equal(
+          await repos.accounts.findAccountById('acc-other', id),
+          undefined,
+          'an account is found only in its tenant',
+        );
+        assert.deepEqual(await repos.accounts.listIdentifiers(id), input.identifiers);
+        assert.equal(await repos.accounts.findPasswordHash(id), `hash-${id}`);
+        await repos.accounts.updatePasswordHash(id, 'rehashed', T + 5);
+        assert.equal(await repos.accounts.findPasswordHash(id), 'rehashed');
+        assert.equal(await repos.accounts.countAccounts(slug), 1);
+      });
+
+      test('a taken second identifier leaves nothing half-written: no account, no first identifier, no password', async () => {
+        const slug = await tenant('acc-atomic');
+        const first = newAccount(slug, [{ kind: 'email', value: 'taken@example.com' }]);
+        assert.equal(await repos.accounts.insertAccount(first.input), 'created');
+
+        const second = newAccount(slug, [
+          { kind: 'email', value: 'fresh@example.com' },
+          { kind: 'email', value: 'taken@example.com' },
+        ]);
+        assert.equal(await repos.accounts.insertAccount(second.input), 'identifier_taken');
+        assert.equal(await repos.accounts.findAccountById(slug, second.id), undefined, 'no account row');
+        assert.deepEqual(await repos.accounts.listIdentifiers(second.id), [], 'no identifier rows');
+        assert.equal(
+          await repos.accounts.findAccountIdByVerifiedIdentifier(slug, 'email', 'fresh@example.com'),
+          undefined,
+        );
+        assert.equal(await repos.accounts.findPasswordHash(second.id), undefined, 'no credential row');
+        assert.equal(await repos.accounts.countAccounts(slug), 1);
+        // The taken identifier still belongs to its first owner.
+        assert.equal(
+          await repos.accounts.findAccountIdByVerifiedIdentifier(slug, 'email', 'taken@example.com'),
+          first.id,
+        );
+
+        // And the identifier that was rolled back is free to use.
+        const third = newAccount(slug, [{ kind: 'email', value: 'fresh@example.com' }]);
+        assert.equal(await repos.accounts.insertAccount(third.input), 'created');
+      });
+
+      test('an identifier is unique within a tenant, not across tenants', async () => {
+        const one = await tenant('acc-one');
+        const two = await tenant('acc-two');
+        const a = newAccount(one, [{ kind: 'phone', value: '+4791234567' }]);
+        const b = newAccount(two, [{ kind: 'phone', value: '+4791234567' }]);
+        const c = newAccount(one, [{ kind: 'phone', value: '+4791234567' }]);
+        assert.equal(await repos.accounts.insertAccount(a.input), 'created');
+        assert.equal(
+          await repos.accounts.insertAccount(b.input),
+          'created',
+          'the same number in another tenant',
+        );
+        assert.equal(
+          await repos.accounts.insertAccount(c.input),
+          'identifier_taken',
+          'the same number in the same tenant',
+        );
+        assert.equal(
+          await repos.accounts.findAccountIdByVerifiedIdentifier(one, 'phone', '+4791234567'),
+          a.id,
+        );
+        assert.equal(
+          await repos.accounts.findAccountIdByVerifiedIdentifier(two, 'phone', '+4791234567'),
+          b.id,
+        );
+        // The same value as another kind is a different identifier.
+        const d = newAccount(one, [{ kind: 'email', value: '+4791234567' }]);
+        assert.equal(await repos.accounts.insertAccount(d.input), 'created');
+      });
+
+      test('findAccountIdByVerifiedIdentifier ignores unverified identifiers and disabled accounts', async () => {
+        const slug = await tenant('acc-verified');
+        const unverified = newAccount(slug, [
+          { kind: 'email', value: 'unverified@example.com', verified: false },
+          { kind: 'email', value: 'verified@example.com' },
+        ]);
+        assert.equal(await repos.accounts.insertAccount(unverified.input), 'created');
+        assert.equal(
+          await repos.accounts.findAccountIdByVerifiedIdentifier(slug, 'email', 'unverified@example.com'),
+          undefined,
+        );
+        assert.equal(
+          await repos.accounts.findAccountIdByVerifiedIdentifier(slug, 'email', 'verified@example.com'),
+          unverified.id,
+        );
+        assert.equal(
+          await repos.accounts.findAccountIdByVerifiedIdentifier(slug, 'phone', 'verified@example.com'),
+          undefined,
+          'kind matters',
+        );
+        assert.equal(
+          await repos.accounts.findAccountIdByVerifiedIdentifier(slug, 'email', 'VERIFIED@example.com'),
+          undefined,
+          'values are stored normalised; the repository matches exactly',
+        );
+
+        const disabled = newAccount(slug, [{ kind: 'email', value: 'disabled@example.com' }]);
+        disabled.input.account.status = 'disabled';
+        assert.equal(await repos.accounts.insertAccount(disabled.input), 'created');
+        assert.equal(
+          await repos.accounts.findAccountIdByVerifiedIdentifier(slug, 'email', 'disabled@example.com'),
+          undefined,
+        );
+      });
+    });
+
+    describe('oidc models', () => {
+      const row = (
+        tenantSlug: string,
+        model: string,
+        id: string,
+        fields: Partial<OidcModelTable> = {},
+      ): OidcModelTable => ({
+        tenant_slug: tenantSlug,
+        model,
+        id,
+        payload: JSON.stringify({ id, model }),
+        grant_id: null,
+        user_code: null,
+        uid: null,
+        expires_at: T + 60_000,
+        consumed_at: null,
+        ...fields,
+      });
+
+      test('upsert, find, findByUid, findByUserCode, consume, destroy', async () => {
+        const m = repos.oidcModels;
+        await m.upsertModel(row('om', 'Session', 's1', { uid: 'uid-1' }));
+        await m.upsertModel(row('om', 'DeviceCode', 'd1', { user_code: 'ABCD-EFGH' }));
+        assert.equal(
+          (await m.findModel('om', 'Session', 's1', T))?.payload,
+          JSON.stringify({ id: 's1', model: 'Session' }),
+        );
+        assert.equal((await m.findModelByUid('om', 'Session', 'uid-1', T))?.id, 's1');
+        assert.equal((await m.findModelByUserCode('om', 'DeviceCode', 'ABCD-EFGH', T))?.id, 'd1');
+        assert.equal(
+          await m.findModel('om', 'AccessToken', 's1', T),
+          undefined,
+          'the model name is part of the key',
+        );
+        assert.equal(
+          await m.findModel('om-other', 'Session', 's1', T),
+          undefined,
+          'the tenant is part of the key',
+        );
+
+        // Upsert replaces the row in place.
+        await m.upsertModel(row('om', 'Session', 's1', { uid: 'uid-2', payload: '{"v":2}' }));
+        assert.equal((await m.findModel('om', 'Session', 's1', T))?.payload, '{"v":2}');
+        assert.equal(await m.findModelByUid('om', 'Session', 'uid-1', T), undefined);
+        assert.equal((await m.findModelByUid('om', 'Session', 'uid-2', T))?.id, 's1');
+
+        await m.upsertModel(row('om', 'AuthorizationCode', 'c1'));
+        assert.equal((await m.findModel('om', 'AuthorizationCode', 'c1', T))?.consumed_at, null);
+        await m.consumeModel('om', 'AuthorizationCode', 'c1', T + 5000);
+        assert.equal(
+          (await m.findModel('om', 'AuthorizationCode', 'c1', T + 6000))?.consumed_at,
+          T + 5000,
+          'a consumed code is still found, marked',
+        );
+
+        await m.destroyModel('om', 'Session', 's1');
+        assert.equal(await m.findModel('om', 'Session', 's1', T), undefined);
+        assert.ok(await m.findModel('om', 'AuthorizationCode', 'c1', T), 'destroy removes only its row');
+      });
+
+      test("the adapter's find returns consumed (seconds) once consumed; destroy and revokeByGrantId remove rows", async () => {
+        const clock = createManualClock(T);
+        const Adapter = createAdapterClass('om-adapter', repos.oidcModels, clock);
+        const codes = new Adapter('AuthorizationCode');
+        await codes.upsert('code-1', { grantId: 'g1', accountId: 'a1' }, 60);
+        assert.deepEqual(await codes.find('code-1'), { grantId: 'g1', accountId: 'a1' });
+        clock.advance(2000);
+        await codes.consume('code-1');
+        const consumed = await codes.find('code-1');
+        assert.equal(
+          consumed?.consumed,
+          Math.floor((T + 2000) / 1000),
+          'oidc-provider sees the code as used (code reuse detection)',
+        );
+
+        const sessions = new Adapter('Session');
+        await sessions.upsert('sess-1', { uid: 'u-1' }, 0);
+        assert.equal((await sessions.findByUid('u-1'))?.uid, 'u-1');
+        clock.advance(365 * 24 * 3600 * 1000);
+        assert.ok(await sessions.find('sess-1'), 'expiresIn 0 means no expiry');
+        await sessions.destroy('sess-1');
+        assert.equal(await sessions.find('sess-1'), undefined);
+        assert.equal(await codes.find('code-1'), undefined, 'the code expired while the clock moved');
+      });
+
+      test('revokeModelsByGrantId removes every model of the grant in the tenant, nothing else', async () => {
+        const m = repos.oidcModels;
+        await m.upsertModel(row('rv', 'AccessToken', 'at1', { grant_id: 'g' }));
+        await m.upsertModel(row('rv', 'RefreshToken', 'rt1', { grant_id: 'g' }));
+        await m.upsertModel(row('rv', 'Grant', 'g', { grant_id: 'g' }));
+        await m.upsertModel(row('rv', 'AccessToken', 'at2', { grant_id: 'other' }));
+        await m.upsertModel(row('rv-other', 'AccessToken', 'at1', { grant_id: 'g' }));
+        await m.revokeModelsByGrantId('rv', 'g');
+        assert.equal(await m.findModel('rv', 'AccessToken', 'at1', T), undefined);
+        assert.equal(await m.findModel('rv', 'RefreshToken', 'rt1', T), undefined);
+        assert.equal(await m.findModel('rv', 'Grant', 'g', T), undefined);
+        assert.ok(await m.findModel('rv', 'AccessToken', 'at2', T), 'another grant survives');
+        assert.ok(
+          await m.findModel('rv-other', 'AccessToken', 'at1', T),
+          'the same grant id in another tenant survives',
+        );
+      });
+
+      test('an expired row is invisible at once and deleteExpiredModels removes it', async () => {
+        const m = repos.oidcModels;
+        // Timestamps far before every other row in this database, so the delete count is exact.
+        const base = 1_000_000;
+        await m.upsertModel(row('ex', 'Interaction', 'i1', { uid: 'ui1', expires_at: base + 1000 }));
+        await m.upsertModel(row('ex', 'Interaction', 'i2', { expires_at: base + 5000 }));
+        await m.upsertModel(row('ex', 'Session', 'forever', { expires_at: null }));
+
+        assert.ok(await m.findModel('ex', 'Interaction', 'i1', base + 999));
+        assert.equal(
+          await m.findModel('ex', 'Interaction', 'i1', base + 1000),
+          undefined,
+          'invisible from expires_at on',
+        );
+        assert.equal(await m.findModelByUid('ex', 'Interaction', 'ui1', base + 1001), undefined);
+        assert.ok(await m.findModel('ex', 'Interaction', 'i2', base + 1001), 'a later expiry is still live');
+
+        assert.equal(await m.deleteExpiredModels(base + 2000), 1);
+        assert.equal(
+          await m.findModel('ex', 'Interaction', 'i1', base),
+          undefined,
+          'deleted, not just hidden',
+        );
+        assert.ok(await m.findModel('ex', 'Interaction', 'i2', base + 1001));
+        assert.equal(await m.deleteExpiredModels(base + 2000), 0);
+        assert.equal(await m.deleteExpiredModels(base + 6000), 1);
+        assert.ok(
+          await m.findModel('ex', 'Session', 'forever', Number.MAX_SAFE_INTEGER),
+          'no expiry, never deleted',
+        );
+      });
+    });
+
+    function key(
+      tenantSlug: string,
+      kid: string,
+      alg: string,
+      generation: number,
+      createdAt: number,
+    ): SigningKeyTable {
+      return {
+        kid,
+        tenant_slug: tenantSlug,
+        alg,
+        generation,
+        private_jwk_encrypted: `encrypted-${kid}`,
+        created_at: createdAt,
+        retired_at: null,
+        unpublish_at: null,
+      };
+    }
+
+    describe('signing keys', () => {
+      test('listPublishedKeys: newest first (kid breaks ties), tenant-scoped', async () => {
+        const slug = await tenant('keys-order');
+        const other = await tenant('keys-other');
+        assert.equal(await repos.signingKeys.insertKey(key(slug, 'order-a', 'RS256', 1, T)), true);
+        assert.equal(await repos.signingKeys.insertKey(key(slug, 'order-c', 'ES256', 1, T + 100)), true);
+        assert.equal(await repos.signingKeys.insertKey(key(slug, 'order-b', 'RS256', 2, T + 100)), true);
+        assert.equal(await repos.signingKeys.insertKey(key(other, 'order-z', 'RS256', 1, T + 200)), true);
+        const published = await repos.signingKeys.listPublishedKeys(slug, T + 1000);
+        assert.deepEqual(
+          published.map((k) => k.kid),
+          ['order-c', 'order-b', 'order-a'],
+        );
+        assert.deepEqual(published[0], key(slug, 'order-c', 'ES256', 1, T + 100));
+        assert.deepEqual(await repos.signingKeys.listPublishedKeys('keys-nobody', T), []);
+      });
+
+      test('one key per tenant, algorithm and generation: a second insert is refused, not an error', async () => {
+        const slug = await tenant('keys-generation');
+        assert.equal(await repos.signingKeys.findLatestGeneration(slug, 'RS256'), 0, 'no keys yet');
+        assert.equal(await repos.signingKeys.insertKey(key(slug, 'gen-1', 'RS256', 1, T)), true);
+        // Two processes creating generation 1 at once: the loser is told, and the winner's key stays.
+        assert.equal(await repos.signingKeys.insertKey(key(slug, 'gen-1-loser', 'RS256', 1, T + 1)), false);
+        assert.deepEqual(
+          (await repos.signingKeys.listPublishedKeys(slug, T + 10)).map((k) => k.kid),
+          ['gen-1'],
+        );
+        assert.equal(
+          await repos.signingKeys.insertKey(key(slug, 'gen-1-es', 'ES256', 1, T + 2)),
+          true,
+          'generations count per algorithm',
+        );
+        assert.equal(await repos.signingKeys.insertKey(key(slug, 'gen-3', 'RS256', 3, T + 3)), true);
+        assert.equal(await repos.signingKeys.findLatestGeneration(slug, 'RS256'), 3);
+        assert.equal(await repos.signingKeys.findLatestGeneration(slug, 'ES256'), 1);
+        assert.equal(await repos.signingKeys.findLatestGeneration('keys-order', 'ES256'), 1, 'per tenant');
+      });
+
+      test('retireOlderKeys retires older generations of one algorithm; they stay published until unpublish_at', async () => {
+        const slug = await tenant('keys-retire');
+        await repos.signingKeys.insertKey(key(slug, 'ret-rs-1', 'RS256', 1, T));
+        await repos.signingKeys.insertKey(key(slug, 'ret-es-1', 'ES256', 1, T));
+        await repos.signingKeys.insertKey(key(slug, 'ret-rs-2', 'RS256', 2, T + 1000));
+        await repos.signingKeys.retireOlderKeys(slug, 'RS256', 2, T + 1000, T + 50_000);
+
+        const published = await repos.signingKeys.listPublishedKeys(slug, T + 49_999);
+        assert.deepEqual(
+          published.map((k) => [k.kid, k.retired_at, k.unpublish_at]),
+          [
+            ['ret-rs-2', null, null],
+            ['ret-rs-1', T + 1000, T + 50_000],
+            ['ret-es-1', null, null],
+          ],
+        );
+        // A later retirement does not move an already retired key's dates.
+        await repos.signingKeys.insertKey(key(slug, 'ret-rs-3', 'RS256', 3, T + 2000));
+        await repos.signingKeys.retireOlderKeys(slug, 'RS256', 3, T + 2000, T + 90_000);
+        const later = await repos.signingKeys.listPublishedKeys(slug, T + 49_999);
+        assert.deepEqual(
+          later.map((k) => [k.kid, k.retired_at, k.unpublish_at]),
+          [
+            ['ret-rs-3', null, null],
+            ['ret-rs-2', T + 2000, T + 90_000],
+            ['ret-rs-1', T + 1000, T + 50_000],
+            ['ret-es-1', null, null],
+          ],
+        );
+
+        assert.deepEqual(
+          (await repos.signingKeys.listPublishedKeys(slug, T + 50_000)).map((k) => k.kid),
+          ['ret-rs-3', 'ret-rs-2', 'ret-es-1'],
+          'unpublished from unpublish_at on',
+        );
+        assert.deepEqual(
+          (await repos.signingKeys.listPublishedKeys(slug, T + 90_000)).map((k) => k.kid),
+          ['ret-rs-3', 'ret-es-1'],
+        );
+      });
+    });
+
+    describe('audit', () => {
+      test('recordEvent / listEvents: in order, filtered, tenant-scoped, detail round-trips', async () => {
+        await repos.audit.recordEvent({
+          tenant: 'audit',
+          accountId: 'acc-1',
+          type: 'login.succeeded',
+          at: T,
+          ip: '192.0.2.1',
+          detail: { method: 'password', n: 1 },
+        });
+        await repos.audit.recordEvent({
+          tenant: 'audit',
+          type: 'login.failed',
+          at: T + 1,
+          detail: { reason: 'unknown_identifier' },
+        });
+        await repos.audit.recordEvent({
+          tenant: 'audit',
+          accountId: 'acc-1',
+          type: 'login.failed',
+          at: T + 2,
+        });
+        await repos.audit.recordEvent({
+          tenant: 'audit-other',
+          accountId: 'acc-1',
+          type: 'login.failed',
+          at: T + 3,
+        });
+
+        assert.deepEqual(await repos.audit.listEvents('audit'), [
+          {
+            tenant: 'audit',
+            accountId: 'acc-1',
+            type: 'login.succeeded',
+            at: T,
+            ip: '192.0.2.1',
+            detail: { method: 'password', n: 1 },
+          },
+          {
+            tenant: 'audit',
+            accountId: null,
+            type: 'login.failed',
+            at: T + 1,
+            ip: null,
+            detail: { reason: 'unknown_identifier' },
+          },
+          {
+            tenant: 'audit',
+            accountId: 'acc-1',
+            type: 'login.failed',
+            at: T + 2,
+            ip: null,
+            detail: undefined,
+          },
+        ]);
+        assert.deepEqual(
+          (await repos.audit.listEvents('audit', { accountId: 'acc-1' })).map((e) => e.at),
+          [T, T + 2],
+        );
+        assert.deepEqual(
+          (await repos.audit.listEvents('audit', { type: 'login.failed' })).map((e) => e.at),
+          [T + 1, T + 2],
+        );
+        assert.deepEqual(
+          (await repos.audit.listEvents('audit', { accountId: 'acc-1', type: 'login.failed' })).map(
+            (e) => e.at,
+          ),
+          [T + 2],
+        );
+        assert.deepEqual(await repos.audit.listEvents('audit-nobody'), []);
+      });
+    });
+  });
+}
