@@ -1,0 +1,891 @@
+// `npm run bench`: how fast vakt logs people in and refreshes tokens on this machine, on SQLite
+// and on PostgreSQL, and how much memory the server holds. It prints figures and the project's
+// stated targets beside them; it never fails a run for being below a target.
+//
+// Per database, in one run:
+//   1. the argon2id ceiling: verifications per second through createPasswordHasher() at the
+//      configured parameters, at the same concurrency as the login loops (in this process, while
+//      the server idles);
+//   2. complete password logins over HTTP: authorize (confidential first-party client, PKCE S256)
+//      → hosted login page → POST the form → redirect with the code → token endpoint
+//      (client_secret_basic + code_verifier) → an id_token;
+//   3. refresh-token grants, each loop redeeming its own rotating refresh token;
+//   4. the server's resident memory: idle after start (both as `tsx` and as `compiled`, see
+//      Runtime below), peak under each load, and idle again after the load.
+//
+// The server runs in a child process (bench/server.ts) so the load generator neither distorts
+// its memory nor hides in its CPU figures; both still share this machine's cores.
+//
+// Environment: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS
+// (default 2), BENCH_CONCURRENCY (default 8), BENCH_DATABASES (default "sqlite,postgres"),
+// BENCH_POSTGRES_URL (default VAKT_TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test),
+// BENCH_CPU_PROF=1 (write the server's V8 CPU profiles to bench-results/cpu-profiles/),
+// BENCH_SERVER=compiled (put the load on the compiled server instead of the tsx one),
+// BENCH_WORKERS=N (serve from N cluster workers, as `vakt start --workers N`; figures are summed).
+import { type ChildProcess, fork } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { createPasswordHasher, OWASP_ARGON2 } from '../src/domain/passwords.js';
+import { UserAgent } from '../test/helpers/http-client.js';
+import { logInThroughPage } from '../test/helpers/login.js';
+import { createScratchSchema } from '../test/helpers/postgres-schema.js';
+import { RP, testTenant } from '../test/helpers/vakt.js';
+import type { ParentMessage, PhaseStats, ServerMessage } from './server.js';
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+function numberFromEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) {
+    console.error(`bench: ${name} must be a number >= ${min}, got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const SECONDS = numberFromEnv('BENCH_SECONDS', 10, 0.5);
+const WARMUP_SECONDS = numberFromEnv('BENCH_WARMUP_SECONDS', 2, 0);
+const CONCURRENCY = Math.floor(numberFromEnv('BENCH_CONCURRENCY', 8, 1));
+const DATABASES = (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(',').map((s) => s.trim());
+const POSTGRES_URL =
+  process.env.BENCH_POSTGRES_URL ??
+  process.env.VAKT_TEST_POSTGRES_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
+const WORKERS = Math.floor(numberFromEnv('BENCH_WORKERS', 1, 1));
+const SERVER_RUNTIME: Runtime = process.env.BENCH_SERVER === 'compiled' ? 'compiled' : 'tsx';
+const OTHER_RUNTIME: Runtime = SERVER_RUNTIME === 'tsx' ? 'compiled' : 'tsx';
+const RESULTS_DIR = fileURLToPath(new URL('../bench-results/', import.meta.url));
+
+const TARGETS = { loginShareOfArgon2: 0.8, refreshPerSecondSqlite: 1000, idleRssMb: 150 };
+
+const IDENTIFIER = 'bench.user@example.com';
+const PASSWORD = `bench-${randomBytes(9).toString('base64url')}`;
+const TENANT = testTenant();
+const CLIENT = TENANT.clients.find((c) => c.id === 'web')!;
+const CLIENT_AUTH = `Basic ${Buffer.from(`${encodeURIComponent(CLIENT.id)}:${encodeURIComponent(CLIENT.secret!)}`).toString('base64')}`;
+const REDIRECT_URI = `${RP}/callback`;
+
+// ---------------------------------------------------------------------------------------------
+// Measuring a phase
+
+interface LoadResult {
+  /** Operations completed inside the measured window. */
+  completed: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: Map<string, number>;
+  windowMs: number;
+  /** CPU time this process (the load generator) used during the window. */
+  clientCpuMs: number;
+  /** CPU time every process on the machine used during the window (from /proc/stat). */
+  machineCpuMs: number;
+  /** CPU time of the local PostgreSQL server's processes during the window, when watched. */
+  databaseCpuMs?: number;
+  /** The server's own account of the window, when a server was watched. */
+  server?: PhaseStats;
+}
+
+interface Watch {
+  server?: ServerProcess;
+  /** Count the CPU of local `postgres` processes (Linux /proc) apart from other processes'. */
+  postgres?: boolean;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** Busy CPU milliseconds summed over all cores since boot. */
+function machineBusyMs(): number {
+  let busy = 0;
+  for (const { times } of cpus()) busy += times.user + times.nice + times.sys + times.irq;
+  return busy;
+}
+
+/** CPU that neither this process, the server nor a watched database used in the window, in cores. */
+/** CPU milliseconds per local `postgres` process (Linux); empty where /proc cannot tell. */
+function postgresCpuMs(): Map<number, number> {
+  const byPid = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return byPid;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      // Fields after the command: state is the 3rd field of the line, utime the 14th, stime the 15th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byPid.set(Number(entry), ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return byPid;
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times: 100 on every mainstream build. */
+const CLOCK_TICKS = 100;
+
+function postgresCpuSince(start: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of postgresCpuMs()) total += ms - (start.get(pid) ?? 0);
+  return total;
+}
+
+function othersCores(result: LoadResult): number {
+  const ours = result.clientCpuMs + (result.server?.cpuMs ?? 0) + (result.databaseCpuMs ?? 0);
+  return Math.max(0, result.machineCpuMs - ours) / result.windowMs;
+}
+
+/**
+ * Runs `loops` concurrent loops of `operation` through a warm-up and then a measured window, and
+ * counts what completes inside the window. CPU is read at the window's edges: this process's,
+ * the machine's, and (when given) the server's.
+ */
+async function runLoops(
+  loops: number,
+  operation: (loop: number) => Promise<void>,
+  { server, postgres }: Watch = {},
+): Promise<LoadResult> {
+  const begin = performance.now();
+  const windowStart = begin + WARMUP_SECONDS * 1000;
+  const windowEnd = windowStart + SECONDS * 1000;
+  const latencies: number[] = [];
+  const errors = new Map<string, number>();
+  let atStart:
+    | { client: NodeJS.CpuUsage; machine: number; time: number; database?: Map<number, number> }
+    | undefined;
+  let atEnd:
+    | { clientCpuMs: number; machineCpuMs: number; windowMs: number; databaseCpuMs?: number }
+    | undefined;
+  let serverStats: Promise<PhaseStats> | undefined;
+  const startTimer = setTimeout(() => {
+    server?.tell({ type: 'phase-start' });
+    atStart = {
+      client: process.cpuUsage(),
+      machine: machineBusyMs(),
+      time: performance.now(),
+      ...(postgres ? { database: postgresCpuMs() } : {}),
+    };
+  }, windowStart - begin);
+  const endTimer = setTimeout(() => {
+    const client = process.cpuUsage(atStart!.client);
+    atEnd = {
+      clientCpuMs: (client.user + client.system) / 1000,
+      machineCpuMs: machineBusyMs() - atStart!.machine,
+      windowMs: performance.now() - atStart!.time,
+      ...(atStart!.database ? { databaseCpuMs: postgresCpuSince(atStart!.database) } : {}),
+    };
+    serverStats = server?.endPhase();
+  }, windowEnd - begin);
+
+  let failuresInARow = 0;
+  const loop = async (index: number) => {
+    while (performance.now() < windowEnd) {
+      const t0 = performance.now();
+      try {
+        await operation(index);
+        failuresInARow = 0;
+        const t1 = performance.now();
+        if (t1 >= windowStart && t1 <= windowEnd) latencies.push(t1 - t0);
+      } catch (error) {
+        const message = (error as Error).message.split('\n')[0]!.slice(0, 160);
+        errors.set(message, (errors.get(message) ?? 0) + 1);
+        // A loop whose state is broken (a dead refresh token) or a server that is down: stop.
+        if ((error as { fatal?: boolean }).fatal || ++failuresInARow > 50) return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: loops }, (_, i) => loop(i)));
+  // Every loop may have stopped early (all failing): the window still has to close.
+  while (!atEnd) await new Promise((resolve) => setTimeout(resolve, 50));
+  clearTimeout(startTimer);
+  clearTimeout(endTimer);
+  latencies.sort((a, b) => a - b);
+  const stats = await serverStats;
+  return {
+    completed: latencies.length,
+    perSecond: latencies.length / (atEnd.windowMs / 1000),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors,
+    ...atEnd,
+    ...(stats ? { server: stats } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The argon2id ceiling
+
+/** Measured in this process while the server idles (watched, to show it does). */
+async function measureArgon2Ceiling(watch: Watch): Promise<LoadResult> {
+  const hasher = createPasswordHasher();
+  const stored = await hasher.hash(PASSWORD);
+  return runLoops(
+    CONCURRENCY,
+    async () => {
+      if (!(await hasher.verify(stored, PASSWORD))) throw new Error('argon2 verification failed');
+    },
+    watch,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compiled server
+
+/**
+ * How the server runs: `tsx` as `vakt start` does in a source checkout (bin/vakt.js loads the
+ * TypeScript through tsx), or `compiled` as an installed package runs dist/. The compiled copy is
+ * src/ and bench/server.ts transpiled with tsconfig.build.json's options into a temporary
+ * directory, the way `npm run build` emits them.
+ */
+type Runtime = 'tsx' | 'compiled';
+
+let compiled: Promise<string> | undefined;
+const buildDirs: string[] = [];
+
+function removeBuilds(): void {
+  for (const root of buildDirs.splice(0)) {
+    // The node_modules link first, so that nothing can follow it.
+    rmSync(join(root, 'node_modules'), { force: true });
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function compiledServer(): Promise<string> {
+  compiled ??= (async () => {
+    const { default: ts } = await import('typescript');
+    const repo = fileURLToPath(new URL('../', import.meta.url));
+    const root = mkdtempSync(join(tmpdir(), 'vakt-bench-build-'));
+    buildDirs.push(root);
+    const config = ts.readConfigFile(join(repo, 'tsconfig.build.json'), ts.sys.readFile);
+    const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, repo);
+    // transpileModule cannot see package.json's "type": every file is an ES module here.
+    const compilerOptions = {
+      ...options,
+      module: ts.ModuleKind.ESNext,
+      sourceMap: false,
+      declaration: false,
+    };
+    const sources = [
+      ...readdirSync(join(repo, 'src'), { recursive: true, encoding: 'utf8' }).map((f) => join('src', f)),
+      join('bench', 'server.ts'),
+    ].filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts'));
+    for (const file of sources) {
+      const { outputText } = ts.transpileModule(readFileSync(join(repo, file), 'utf8'), {
+        compilerOptions,
+        fileName: file,
+      });
+      const out = join(root, file.replace(/\.tsx?$/, '.js'));
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, outputText);
+    }
+    cpSync(join(repo, 'src', 'ui', 'static'), join(root, 'src', 'ui', 'static'), { recursive: true });
+    symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'), 'dir');
+    writeFileSync(join(root, 'package.json'), '{ "type": "module" }\n');
+    return join(root, 'bench', 'server.js');
+  })();
+  return compiled;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server process
+
+class ServerProcess {
+  private waiting = new Map<string, (message: ServerMessage) => void>();
+  private exited: Promise<number | null>;
+  ready!: Extract<ServerMessage, { type: 'ready' }>;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (message: ServerMessage) => {
+      const resolve = this.waiting.get(message.type);
+      this.waiting.delete(message.type);
+      resolve?.(message);
+    });
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(
+    runtime: Runtime,
+    databaseUrl: string,
+    dataDir: string,
+    profile?: string,
+  ): Promise<ServerProcess> {
+    const execArgv = runtime === 'tsx' ? ['--import', 'tsx'] : [];
+    if (profile) {
+      // One file per thread (tsx's loader has its own); the main thread's is the largest.
+      const dir = join(
+        RESULTS_DIR,
+        'cpu-profiles',
+        `${profile}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      );
+      mkdirSync(dir, { recursive: true });
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+      console.log(`  server CPU profiles go to ${dir} (event-loop figures mean nothing while profiling)`);
+    }
+    const script =
+      runtime === 'tsx' ? fileURLToPath(new URL('./server.ts', import.meta.url)) : await compiledServer();
+    const child = fork(script, [], {
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: {
+        ...process.env,
+        NODE_NO_WARNINGS: '1',
+        BENCH_DATABASE_URL: databaseUrl,
+        BENCH_DATA_DIR: dataDir,
+        BENCH_IDENTIFIER: IDENTIFIER,
+        BENCH_PASSWORD: PASSWORD,
+        BENCH_TENANT_CONFIG: JSON.stringify({ tenants: [TENANT] }),
+      },
+    });
+    const server = new ServerProcess(child);
+    const first = await Promise.race([
+      new Promise<ServerMessage>((resolve) => {
+        server.waiting.set('ready', resolve);
+        server.waiting.set('error', resolve);
+      }),
+      server.exited.then((code): ServerMessage => ({ type: 'error', message: `server exited with ${code}` })),
+    ]);
+    if (first.type !== 'ready') {
+      child.kill();
+      throw new Error(`the server did not start: ${first.type === 'error' ? first.message : first.type}`);
+    }
+    server.ready = first;
+    return server;
+  }
+
+  private ask<T extends ServerMessage['type']>(
+    message: ParentMessage,
+    reply: T,
+  ): Promise<Extract<ServerMessage, { type: T }>> {
+    const answer = new Promise<Extract<ServerMessage, { type: T }>>((resolve) => {
+      this.waiting.set(reply, resolve as (message: ServerMessage) => void);
+      this.child.send(message);
+    });
+    const died = this.exited.then((code): never => {
+      throw new Error(`the server exited (${code}) before answering ${message.type}`);
+    });
+    return Promise.race([answer, died]);
+  }
+
+  tell(message: ParentMessage): void {
+    this.child.send(message);
+  }
+
+  sample() {
+    return this.ask({ type: 'sample' }, 'sample');
+  }
+
+  /** Asks for the stats of the phase the last `phase-start` began. */
+  endPhase(): Promise<PhaseStats> {
+    return this.ask({ type: 'phase-end' }, 'phase').then((m) => m.stats);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child.connected) return;
+    this.child.send({ type: 'stop' } satisfies ParentMessage);
+    const timeout = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timeout);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+
+interface BenchDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+function isLocal(url: string): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+}
+
+async function postgresProblem(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message || String(error);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function createDatabase(kind: string, dir: string): Promise<BenchDatabase> {
+  if (kind === 'sqlite') return { url: join(dir, 'vakt.db'), drop: async () => {} };
+  return createScratchSchema(POSTGRES_URL, 'vakt_bench');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client side of a login
+
+interface Endpoints {
+  issuer: string;
+  authorization: string;
+  token: string;
+}
+
+async function discover(issuer: string): Promise<Endpoints> {
+  const response = await fetch(`${issuer}/.well-known/openid-configuration`);
+  if (!response.ok) throw new Error(`discovery answered ${response.status}`);
+  const metadata = (await response.json()) as { authorization_endpoint: string; token_endpoint: string };
+  return { issuer, authorization: metadata.authorization_endpoint, token: metadata.token_endpoint };
+}
+
+interface TokenResponse {
+  access_token?: string;
+  id_token?: string;
+  refresh_token?: string;
+  error?: string;
+  error_description?: string;
+}
+
+async function tokenRequest(
+  agent: UserAgent,
+  endpoints: Endpoints,
+  form: Record<string, string>,
+): Promise<TokenResponse> {
+  const response = await agent.request(endpoints.token, { form, headers: { authorization: CLIENT_AUTH } });
+  let body: TokenResponse;
+  try {
+    body = JSON.parse(response.body) as TokenResponse;
+  } catch {
+    throw new Error(`token endpoint answered ${response.status} with no JSON`);
+  }
+  if (response.status !== 200)
+    throw new Error(
+      `token endpoint answered ${response.status}: ${body.error} ${body.error_description ?? ''}`,
+    );
+  return body;
+}
+
+/** One complete password login, as a browser and a confidential relying party do it together. */
+async function passwordLogin(
+  endpoints: Endpoints,
+  options: { scope: string; consent?: boolean },
+): Promise<TokenResponse> {
+  const agent = new UserAgent();
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(16).toString('base64url');
+  const authorize = new URL(endpoints.authorization);
+  authorize.search = new URLSearchParams({
+    client_id: CLIENT.id,
+    response_type: 'code',
+    redirect_uri: REDIRECT_URI,
+    scope: options.scope,
+    state,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    ...(options.consent ? { prompt: 'consent' } : {}),
+  }).toString();
+  const { callback } = await logInThroughPage(agent, authorize.href, {
+    identifier: IDENTIFIER,
+    password: PASSWORD,
+  });
+  const code = callback.searchParams.get('code');
+  if (
+    callback.origin + callback.pathname !== REDIRECT_URI ||
+    !code ||
+    callback.searchParams.get('state') !== state
+  ) {
+    throw new Error(`unexpected redirect ${callback.href.slice(0, 200)}`);
+  }
+  const tokens = await tokenRequest(agent, endpoints, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  });
+  if (typeof tokens.id_token !== 'string' || tokens.id_token.split('.').length !== 3)
+    throw new Error('no id_token in the token response');
+  return tokens;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One database
+
+interface DatabaseResult {
+  kind: string;
+  skipped?: string;
+  failed?: string;
+  argon2?: LoadResult;
+  logins?: LoadResult;
+  refresh?: LoadResult;
+  /** Idle RSS (after start and one discovery request) per runtime; RSS after the load. */
+  idleRss?: Partial<Record<Runtime, number>>;
+  afterLoadRss?: number;
+}
+
+const MB = 1024 * 1024;
+const CORES = availableParallelism();
+/** Other processes busier than this (in cores) during a phase make its throughput doubtful. */
+const NOISY = 0.25;
+const fmt = (n: number | undefined, digits = 1) =>
+  n === undefined || Number.isNaN(n) || !Number.isFinite(n) ? '—' : n.toFixed(digits);
+const pct = (share: number | undefined) =>
+  share === undefined || Number.isNaN(share) ? '—' : `${Math.round(share * 100)}%`;
+const perOp = (cpuMs: number | undefined, result: LoadResult | undefined) =>
+  cpuMs === undefined || !result?.completed ? Number.NaN : cpuMs / result.completed;
+
+function describeErrors(errors: Map<string, number>): string {
+  return [...errors].map(([message, count]) => `${count}× ${message}`).join('; ');
+}
+
+function describePhase(name: string, result: LoadResult): void {
+  console.log(
+    `    ${name.padEnd(16)} ${fmt(result.perSecond).padStart(7)}/s   p50 ${fmt(result.p50)} ms   p99 ${fmt(result.p99)} ms` +
+      `   (${result.completed} in ${fmt(result.windowMs / 1000)} s)`,
+  );
+  const { server } = result;
+  const cpu = [
+    `load generator ${pct(result.clientCpuMs / result.windowMs)} of a core (${fmt(perOp(result.clientCpuMs, result))} ms/op)`,
+    server
+      ? `server ${pct(server.cpuMs / result.windowMs)} (${fmt(perOp(server.cpuMs, result))} ms/op, event loop busy ${pct(server.eventLoopUtilization)}, peak RSS ${fmt(server.peakRss / MB)} MB)`
+      : undefined,
+    result.databaseCpuMs !== undefined
+      ? `postgres ${pct(result.databaseCpuMs / result.windowMs)} (${fmt(perOp(result.databaseCpuMs, result))} ms/op)`
+      : undefined,
+    `other processes ${pct(othersCores(result))}`,
+  ].filter(Boolean);
+  console.log(`    ${''.padEnd(16)} CPU: ${cpu.join('; ')}`);
+  if (result.errors.size > 0) console.log(`    ${''.padEnd(16)} errors: ${describeErrors(result.errors)}`);
+  if (othersCores(result) > NOISY) {
+    console.log(
+      `    ${''.padEnd(16)} WARNING: other processes used ${fmt(othersCores(result), 2)} cores during this phase; its rate is understated`,
+    );
+  }
+}
+
+/**
+ * What the CPU costs per operation imply for a server with the machine's cores to itself (the
+ * load generator elsewhere): a CPU budget, not a measurement.
+ */
+function describeProjection(r: DatabaseResult): void {
+  const argon2Ms = perOp(r.argon2?.clientCpuMs, r.argon2);
+  const loginMs = perOp(r.logins?.server?.cpuMs, r.logins);
+  const refreshMs = perOp(r.refresh?.server?.cpuMs, r.refresh);
+  if ([argon2Ms, loginMs, refreshMs].some(Number.isNaN)) return;
+  // A local PostgreSQL spends the same cores.
+  const loginDbMs = perOp(r.logins?.databaseCpuMs ?? 0, r.logins);
+  const refreshDbMs = perOp(r.refresh?.databaseCpuMs ?? 0, r.refresh);
+  const db = (ms: number) => (r.logins?.databaseCpuMs === undefined ? '' : ` + ${fmt(ms, 2)} ms in postgres`);
+  const ceiling = (CORES * 1000) / argon2Ms;
+  // argon2id runs on the threadpool (every core); most of the rest of a login on an event loop.
+  const loops = Math.min(WORKERS, CORES);
+  const logins = Math.min(
+    (CORES * 1000) / (loginMs + loginDbMs),
+    (loops * 1000) / Math.max(loginMs - argon2Ms, 0.001),
+  );
+  console.log(
+    `  CPU budget: argon2id ${fmt(argon2Ms)} ms/verify (${fmt(ceiling)}/s on ${CORES} idle cores); a login costs the server` +
+      ` ${fmt(loginMs)} ms${db(loginDbMs)}, ${fmt(loginMs - argon2Ms)} ms of it besides argon2id -> about ${fmt(logins)}/s =` +
+      ` ${pct(logins / ceiling)} of the ceiling with the client elsewhere; a refresh grant costs ${fmt(refreshMs, 2)} ms` +
+      `${db(refreshDbMs)} -> about ${fmt(1000 / (refreshMs + refreshDbMs), 0)}/s per core (one event loop uses one),` +
+      ` ${fmt((CORES * 1000) / (refreshMs + refreshDbMs), 0)}/s if all ${CORES} served it`,
+  );
+}
+
+async function benchDatabase(kind: string, cleanups: Set<() => Promise<void>>): Promise<DatabaseResult> {
+  console.log(`\n== ${kind} ==`);
+  if (kind !== 'sqlite' && kind !== 'postgres') return { kind, skipped: `unknown database kind "${kind}"` };
+  if (kind === 'postgres') {
+    const problem = await postgresProblem();
+    if (problem) {
+      const skipped = `PostgreSQL did not answer at ${POSTGRES_URL} (${problem}): SKIPPED`;
+      console.log(`  ${skipped}`);
+      return { kind, skipped };
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), `vakt-bench-${kind}-`));
+  const database = await createDatabase(kind, dir);
+  let server: ServerProcess | undefined;
+  const cleanup = async () => {
+    server?.kill();
+    await database.drop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  };
+  cleanups.add(cleanup);
+  const result: DatabaseResult = { kind, idleRss: {} };
+
+  /** Starts a server, makes one discovery request (it builds the tenant's provider), settles. */
+  async function startIdle(runtime: Runtime, profile?: string) {
+    const started = await ServerProcess.start(runtime, database.url, dir, profile);
+    server = started;
+    const endpoints = await discover(started.ready.issuer);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const idle = await started.sample();
+    result.idleRss![runtime] = idle.rss;
+    console.log(
+      `  ${runtime.padEnd(8)} server: RSS at ready ${fmt(started.ready.rss / MB)} MB, idle after discovery ${fmt(idle.rss / MB)} MB` +
+        ` (V8 heap ${fmt(idle.heapUsed / MB)} of ${fmt(idle.heapTotal / MB)} MB)`,
+    );
+    return { server: started, endpoints };
+  }
+
+  try {
+    // The other runtime only for its idle memory; the first start migrates and seeds the database.
+    const probe = await startIdle(OTHER_RUNTIME);
+    await probe.server.stop();
+    const loaded = await startIdle(SERVER_RUNTIME, CPU_PROF ? kind : undefined);
+    server = loaded.server;
+    const { endpoints } = loaded;
+    console.log(
+      `  load on the ${SERVER_RUNTIME} server, pid ${server.ready.pid} (${server.ready.processes} process(es)), ${server.ready.url}` +
+        ` (UV_THREADPOOL_SIZE ${server.ready.threadpool});` +
+        ` ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per phase, ${CONCURRENCY} concurrent`,
+    );
+
+    const watch: Watch = { server, postgres: kind === 'postgres' && isLocal(POSTGRES_URL) };
+    result.argon2 = await measureArgon2Ceiling(watch);
+    describePhase('argon2id verify', result.argon2);
+
+    result.logins = await runLoops(
+      CONCURRENCY,
+      () => passwordLogin(endpoints, { scope: 'openid' }).then(() => {}),
+      watch,
+    );
+    describePhase('password logins', result.logins);
+
+    // One refresh token per loop: they rotate, so two loops must never share one.
+    const refreshTokens = await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        const tokens = await passwordLogin(endpoints, { scope: 'openid offline_access', consent: true });
+        if (!tokens.refresh_token)
+          throw new Error('no refresh token for scope offline_access with prompt=consent');
+        return tokens.refresh_token;
+      }),
+    );
+    const agent = new UserAgent();
+    result.refresh = await runLoops(
+      CONCURRENCY,
+      async (loop) => {
+        let tokens: TokenResponse;
+        try {
+          tokens = await tokenRequest(agent, endpoints, {
+            grant_type: 'refresh_token',
+            refresh_token: refreshTokens[loop]!,
+          });
+        } catch (error) {
+          // The token may or may not be spent; this loop cannot go on with it.
+          throw Object.assign(error as Error, { fatal: true });
+        }
+        if (!tokens.refresh_token || !tokens.access_token) {
+          throw Object.assign(new Error('no rotated refresh token'), { fatal: true });
+        }
+        refreshTokens[loop] = tokens.refresh_token;
+      },
+      watch,
+    );
+    describePhase('refresh grants', result.refresh);
+
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = await server.sample();
+    result.afterLoadRss = after.rss;
+    console.log(`  server RSS after the load, idle again: ${fmt(after.rss / MB)} MB`);
+    describeProjection(result);
+    await server.stop();
+  } catch (error) {
+    result.failed = (error as Error).message;
+    console.log(`  FAILED: ${result.failed}`);
+  } finally {
+    await cleanup();
+    cleanups.delete(cleanup);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'BELOW');
+
+function printTable(results: DatabaseResult[]): void {
+  const ran = results.filter((r) => r.argon2);
+  if (ran.length === 0) {
+    console.log('\nNo database was measured.');
+    for (const r of results) console.log(`${r.kind}: ${r.skipped ?? `FAILED: ${r.failed}`}`);
+    return;
+  }
+  const rows: string[][] = [];
+  const row = (label: string, cell: (r: DatabaseResult) => string, target = '') =>
+    rows.push([label, ...ran.map(cell), target]);
+  const both = (r: DatabaseResult, f: (x: LoadResult) => string) =>
+    r.logins && r.refresh ? `${f(r.logins)} / ${f(r.refresh)}` : '—';
+
+  row(`argon2id verify/s (c=${CONCURRENCY})`, (r) => fmt(r.argon2?.perSecond));
+  row(
+    'password logins/s',
+    (r) => {
+      if (!r.logins || !r.argon2) return '—';
+      const share = r.logins.perSecond / r.argon2.perSecond;
+      return `${fmt(r.logins.perSecond)} = ${pct(share)} ${verdict(share >= TARGETS.loginShareOfArgon2)}`;
+    },
+    `>= ${pct(TARGETS.loginShareOfArgon2)} of argon2id/s`,
+  );
+  row('  login p50 / p99 ms', (r) => (r.logins ? `${fmt(r.logins.p50, 0)} / ${fmt(r.logins.p99, 0)}` : '—'));
+  row(
+    'refresh grants/s',
+    (r) => {
+      if (!r.refresh) return '—';
+      const marker =
+        r.kind === 'sqlite' ? ` ${verdict(r.refresh.perSecond >= TARGETS.refreshPerSecondSqlite)}` : '';
+      return `${fmt(r.refresh.perSecond)}${marker}`;
+    },
+    `>= ${TARGETS.refreshPerSecondSqlite.toLocaleString('en')}/s on sqlite`,
+  );
+  row('  refresh p50 / p99 ms', (r) => (r.refresh ? `${fmt(r.refresh.p50)} / ${fmt(r.refresh.p99)}` : '—'));
+  for (const runtime of ['tsx', 'compiled'] as const) {
+    row(
+      `server idle RSS MB, ${runtime}`,
+      (r) => {
+        const rss = r.idleRss?.[runtime];
+        return rss === undefined ? '—' : `${fmt(rss / MB)} ${verdict(rss / MB < TARGETS.idleRssMb)}`;
+      },
+      `< ${TARGETS.idleRssMb} MB`,
+    );
+  }
+  row(`server peak RSS MB login / refresh`, (r) =>
+    both(r, (x) => fmt((x.server?.peakRss ?? Number.NaN) / MB, 0)),
+  );
+  row('server RSS MB after the load', (r) => fmt(r.afterLoadRss && r.afterLoadRss / MB));
+  row('CPU ms per argon2id verify', (r) => fmt(perOp(r.argon2?.clientCpuMs, r.argon2)));
+  row('server CPU ms per login / refresh', (r) => both(r, (x) => fmt(perOp(x.server?.cpuMs, x), 2)));
+  row('server CPU, cores, login / refresh', (r) =>
+    both(r, (x) => fmt((x.server?.cpuMs ?? Number.NaN) / x.windowMs, 2)),
+  );
+  row('server loop busy login / refresh', (r) => both(r, (x) => pct(x.server?.eventLoopUtilization)));
+  row('postgres CPU, cores, login / refresh', (r) =>
+    r.logins?.databaseCpuMs === undefined
+      ? '—'
+      : both(r, (x) => fmt((x.databaseCpuMs ?? Number.NaN) / x.windowMs, 2)),
+  );
+  row('load-gen CPU, cores, login / refresh', (r) => both(r, (x) => fmt(x.clientCpuMs / x.windowMs, 2)));
+  row('other processes, cores, max', (r) => {
+    const phases = [r.argon2, r.logins, r.refresh].filter((x): x is LoadResult => x !== undefined);
+    const most = Math.max(...phases.map(othersCores));
+    return `${fmt(most, 2)}${most > NOISY ? ' NOISY' : ''}`;
+  });
+
+  const header = ['', ...ran.map((r) => r.kind), 'target'];
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('   ')
+      .trimEnd();
+  console.log(`\n${line(header)}`);
+  console.log(widths.map((w) => '-'.repeat(w)).join('   '));
+  for (const r of rows) console.log(line(r));
+  for (const r of results) {
+    if (r.skipped) console.log(`${r.kind}: ${r.skipped}`);
+    if (r.failed) console.log(`${r.kind}: FAILED: ${r.failed}`);
+  }
+  console.log(
+    [
+      '',
+      `Notes: the ${CORES} cores are shared by the server (a child process) and by this process, which generates the`,
+      `load and measured the argon2id ceiling. Load ran on the ${SERVER_RUNTIME} server. tsx = TypeScript through the tsx`,
+      'loader, as `vakt start` runs in a source checkout; compiled = transpiled JavaScript, as an installed package',
+      'runs dist/. NOISY = other processes were busy during a phase, so its rates are understated.',
+      'Targets are informational: BELOW never fails the run.',
+    ].join('\n'),
+  );
+}
+
+function saveResults(results: DatabaseResult[]): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const plain = JSON.stringify(
+    {
+      at: new Date().toISOString(),
+      node: process.version,
+      cpus: availableParallelism(),
+      seconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      concurrency: CONCURRENCY,
+      server: SERVER_RUNTIME,
+      workers: WORKERS,
+      threadpool: process.env.UV_THREADPOOL_SIZE ?? 'default',
+      results,
+    },
+    (_key, value) => (value instanceof Map ? Object.fromEntries(value) : value),
+    2,
+  );
+  writeFileSync(file, `${plain}\n`);
+  console.log(`results: ${file}`);
+}
+
+async function main(): Promise<void> {
+  const { memoryCost, timeCost, parallelism } = OWASP_ARGON2;
+  console.log(
+    `vakt benchmark: ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${fmt(totalmem() / 1024 ** 3)} GiB, Node ${process.version}`,
+  );
+  console.log(
+    `argon2id m=${memoryCost} KiB t=${timeCost} p=${parallelism}; UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'};` +
+      ` ${CONCURRENCY} concurrent loops; ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured per phase`,
+  );
+  const serverShape =
+    WORKERS > 1 ? `a cluster primary and ${WORKERS} workers (figures summed)` : 'one process';
+  console.log(
+    `server: bench/server.ts in a child process, ${serverShape}; load on the ${SERVER_RUNTIME} server` +
+      ` (BENCH_SERVER); load generator: this process, HTTP over loopback`,
+  );
+
+  const load = loadavg()[0]!;
+  console.log(
+    `load average (1 min) before the run: ${fmt(load, 2)}` +
+      (load > NOISY * CORES * 2
+        ? ' -- the machine is not idle; the CPU lines below show how much others took'
+        : ''),
+  );
+
+  const cleanups = new Set<() => Promise<void>>();
+  process.once('SIGINT', async () => {
+    for (const cleanup of cleanups) await cleanup();
+    removeBuilds();
+    process.exit(130);
+  });
+  const results: DatabaseResult[] = [];
+  try {
+    for (const kind of DATABASES) results.push(await benchDatabase(kind, cleanups));
+  } finally {
+    removeBuilds();
+  }
+  printTable(results);
+  saveResults(results);
+}
+
+await main();

@@ -1,0 +1,277 @@
+// The server side of `npm run bench`: a real vakt (test settings, the test tenant) on a free port,
+// in its own process so that the load generator neither shares its heap nor hides in its RSS.
+// Started by bench/bench.ts with fork(); speaks to it over IPC only.
+//
+// With BENCH_WORKERS=N (N > 1) it is laid out as `vakt start --workers N` is: a primary prepares
+// the database once and forks N workers that serve one port; the primary relays the bench's
+// messages and sums the workers' figures (its own included).
+//
+// Environment: BENCH_DATABASE_URL (required), BENCH_IDENTIFIER and BENCH_PASSWORD (the account to
+// create), BENCH_DATA_DIR, BENCH_TENANT_CONFIG (JSON DeploymentConfig), BENCH_WORKERS.
+import cluster, { type Worker } from 'node:cluster';
+import { performance } from 'node:perf_hooks';
+import { createCore, createVakt } from '../src/composition.js';
+import type { DeploymentConfig } from '../src/config/schema.js';
+import { loadSettings } from '../src/config/settings.js';
+
+export type ParentMessage =
+  | { type: 'phase-start' }
+  | { type: 'phase-end' }
+  | { type: 'sample' }
+  | { type: 'stop' };
+
+export interface PhaseStats {
+  /** Wall time of the phase, ms. */
+  wallMs: number;
+  /** CPU time of the whole server (main threads, libuv threadpools, V8 helpers), ms. */
+  cpuMs: number;
+  /** Fraction of the phase the event loop was busy (the mean over workers). */
+  eventLoopUtilization: number;
+  /** Highest RSS seen (with workers: the sum of each process's highest). */
+  peakRss: number;
+  rss: number;
+  heapUsed: number;
+}
+
+export type ServerMessage =
+  | {
+      type: 'ready';
+      url: string;
+      issuer: string;
+      pid: number;
+      rss: number;
+      threadpool: string;
+      processes: number;
+    }
+  | { type: 'sample'; rss: number; heapUsed: number; heapTotal: number; external: number }
+  | { type: 'phase'; stats: PhaseStats }
+  | { type: 'error'; message: string };
+
+function send(message: ServerMessage): void {
+  process.send?.(message);
+}
+
+if (!process.send) {
+  console.error('bench/server.ts is started by bench/bench.ts (it needs an IPC channel)');
+  process.exit(2);
+}
+
+const databaseUrl = process.env.BENCH_DATABASE_URL;
+if (!databaseUrl) throw new Error('BENCH_DATABASE_URL is required');
+const workers = Math.max(1, Math.floor(Number(process.env.BENCH_WORKERS ?? 1)) || 1);
+
+const settings = loadSettings('test', {
+  PORT: '0',
+  VAKT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
+  DATABASE_URL: databaseUrl,
+  VAKT_DATA_DIR: process.env.BENCH_DATA_DIR ?? '.vakt-bench',
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+});
+const config = JSON.parse(process.env.BENCH_TENANT_CONFIG ?? '{}') as DeploymentConfig;
+const tenant = config.tenants[0]!;
+const threadpool = process.env.UV_THREADPOOL_SIZE ?? '4 (default)';
+
+/** The tenant, its keys and the bench account: what `vakt apply` and `vakt users create` would do. */
+async function prepareDatabase(core: ReturnType<typeof createCore>): Promise<void> {
+  await core.migrate();
+  await core.tenants.applyDeploymentConfig(config);
+  await core.keys.ensureSigningKeys(tenant.slug);
+  const created = await core.accounts.createAccount({
+    tenant: tenant.slug,
+    defaultCountry: tenant.defaultCountry,
+    emails: [process.env.BENCH_IDENTIFIER ?? 'bench@example.com'],
+    password: process.env.BENCH_PASSWORD ?? 'bench-password',
+    name: 'Bench Mark',
+    verified: true,
+  });
+  // identifier.taken: an earlier server on this database created it.
+  if (!created.ok && created.error !== 'identifier.taken') {
+    throw new Error(`could not create the bench account: ${created.error}`);
+  }
+}
+
+/** A serving process: a single server, or one cluster worker. */
+async function serve(): Promise<void> {
+  const vakt = await createVakt(settings);
+  if (!cluster.isWorker) await prepareDatabase(vakt);
+  const url = await vakt.listen();
+
+  // Peak RSS is sampled: the kernel's lifetime maximum would include start-up.
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 25);
+  let phase:
+    | { start: number; cpu: NodeJS.CpuUsage; elu: ReturnType<typeof performance.eventLoopUtilization> }
+    | undefined;
+
+  process.on('message', async (message: ParentMessage) => {
+    switch (message.type) {
+      case 'sample': {
+        const m = process.memoryUsage();
+        send({
+          type: 'sample',
+          rss: m.rss,
+          heapUsed: m.heapUsed,
+          heapTotal: m.heapTotal,
+          external: m.external,
+        });
+        break;
+      }
+      case 'phase-start':
+        peakRss = process.memoryUsage.rss();
+        phase = {
+          start: performance.now(),
+          cpu: process.cpuUsage(),
+          elu: performance.eventLoopUtilization(),
+        };
+        break;
+      case 'phase-end': {
+        if (!phase) break;
+        const cpu = process.cpuUsage(phase.cpu);
+        const m = process.memoryUsage();
+        peakRss = Math.max(peakRss, m.rss);
+        send({
+          type: 'phase',
+          stats: {
+            wallMs: performance.now() - phase.start,
+            cpuMs: (cpu.user + cpu.system) / 1000,
+            eventLoopUtilization: performance.eventLoopUtilization(phase.elu).utilization,
+            peakRss,
+            rss: m.rss,
+            heapUsed: m.heapUsed,
+          },
+        });
+        phase = undefined;
+        break;
+      }
+      case 'stop':
+        clearInterval(sampler);
+        await vakt.stop();
+        process.exit(0);
+    }
+  });
+  // The parent went away without saying stop: do not linger.
+  process.on('disconnect', () => process.exit(0));
+
+  send({
+    type: 'ready',
+    url,
+    issuer: `${url}/t/${tenant.slug}`,
+    pid: process.pid,
+    rss: process.memoryUsage.rss(),
+    threadpool,
+    processes: 1,
+  });
+}
+
+/** The cluster primary: prepares the database, forks the workers, relays and sums. */
+async function primary(): Promise<void> {
+  const core = createCore(settings, { poolSize: 2 });
+  try {
+    await prepareDatabase(core);
+  } finally {
+    await core.close();
+  }
+
+  const ask = <T extends ServerMessage['type']>(
+    worker: Worker,
+    message: ParentMessage | undefined,
+    reply: T,
+  ) =>
+    new Promise<Extract<ServerMessage, { type: T }>>((resolve, reject) => {
+      const onMessage = (answer: ServerMessage) => {
+        if (answer.type !== reply && answer.type !== 'error') return;
+        worker.off('message', onMessage);
+        if (answer.type === 'error') reject(new Error(answer.message));
+        else resolve(answer as Extract<ServerMessage, { type: T }>);
+      };
+      worker.on('message', onMessage);
+      if (message) worker.send(message);
+    });
+
+  let stopping = false;
+  const forked = Array.from({ length: workers }, () => cluster.fork());
+  for (const worker of forked) {
+    worker.on('exit', (code) => {
+      if (!stopping) send({ type: 'error', message: `worker ${worker.process.pid} exited with ${code}` });
+    });
+  }
+  const ready = await Promise.all(forked.map((worker) => ask(worker, undefined, 'ready')));
+  let phase: { cpu: NodeJS.CpuUsage } | undefined;
+
+  process.on('message', async (message: ParentMessage) => {
+    switch (message.type) {
+      case 'sample': {
+        const samples = await Promise.all(forked.map((worker) => ask(worker, message, 'sample')));
+        const own = process.memoryUsage();
+        send({
+          type: 'sample',
+          rss: own.rss + samples.reduce((sum, s) => sum + s.rss, 0),
+          heapUsed: own.heapUsed + samples.reduce((sum, s) => sum + s.heapUsed, 0),
+          heapTotal: own.heapTotal + samples.reduce((sum, s) => sum + s.heapTotal, 0),
+          external: own.external + samples.reduce((sum, s) => sum + s.external, 0),
+        });
+        break;
+      }
+      case 'phase-start':
+        phase = { cpu: process.cpuUsage() };
+        for (const worker of forked) worker.send(message);
+        break;
+      case 'phase-end': {
+        const stats = (await Promise.all(forked.map((worker) => ask(worker, message, 'phase')))).map(
+          (m) => m.stats,
+        );
+        const own = process.cpuUsage(phase?.cpu);
+        const ownRss = process.memoryUsage.rss();
+        const sum = (pick: (s: PhaseStats) => number) => stats.reduce((total, s) => total + pick(s), 0);
+        send({
+          type: 'phase',
+          stats: {
+            wallMs: Math.max(...stats.map((s) => s.wallMs)),
+            cpuMs: sum((s) => s.cpuMs) + (own.user + own.system) / 1000,
+            eventLoopUtilization: sum((s) => s.eventLoopUtilization) / stats.length,
+            peakRss: sum((s) => s.peakRss) + ownRss,
+            rss: sum((s) => s.rss) + ownRss,
+            heapUsed: sum((s) => s.heapUsed) + process.memoryUsage().heapUsed,
+          },
+        });
+        break;
+      }
+      case 'stop':
+        stopping = true;
+        await Promise.all(
+          forked.map(
+            (worker) =>
+              new Promise<void>((resolve) => {
+                worker.once('exit', () => resolve());
+                worker.send(message);
+              }),
+          ),
+        );
+        process.exit(0);
+    }
+  });
+  process.on('disconnect', () => {
+    for (const worker of forked) worker.kill();
+    process.exit(0);
+  });
+
+  send({
+    type: 'ready',
+    url: ready[0]!.url,
+    issuer: ready[0]!.issuer,
+    pid: process.pid,
+    rss: process.memoryUsage.rss() + ready.reduce((sum, r) => sum + r.rss, 0),
+    threadpool,
+    processes: workers + 1,
+  });
+}
+
+try {
+  if (workers > 1 && cluster.isPrimary) await primary();
+  else await serve();
+} catch (error) {
+  send({ type: 'error', message: (error as Error).stack ?? String(error) });
+  process.exit(1);
+}
