@@ -34,6 +34,30 @@ export function openStore(url: string, options: { poolSize?: number } = {}): Sto
   sqlite.pragma('synchronous = NORMAL');
   // The CLI and the server share the file; wait for the other writer instead of failing.
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+// Kysely prepares every query afresh; the same few dozen SQL texts recur on every request, and
+// preparing one costs about as much as running it. Kysely holds one connection behind a mutex,
+// so a cached statement is never in use twice at once.
+const STATEMENT_CACHE_SIZE = 500;
+
+function withStatementCache(sqlite: SQLite.Database) {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    prepare(sql: string): SQLite.Statement {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+    close() {
+      statements.clear();
+      sqlite.close();
+    },
+  };
 }
