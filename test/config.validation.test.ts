@@ -57,6 +57,9 @@ describe('deployment configuration', () => {
           locales: ['nb', 'sv', 'en'],
           defaultCountry: 'NO',
           support: {},
+          identifierKinds: ['email', 'phone'],
+          signup: true,
+          delivery: {},
           clients: [
             {
               id: 'web',

@@ -81,6 +81,51 @@ export const supportContactsSchema = z
   })
   .strict();
 
+export const IDENTIFIER_KINDS = ['email', 'phone'] as const;
+
+const smtpUrl = z.string().refine((value) => {
+  try {
+    return ['smtp:', 'smtps:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}, 'an smtp:// or smtps:// URL');
+
+export const deliverySchema = z
+  .object({
+    email: z
+      .object({
+        smtpUrl: smtpUrl
+          .optional()
+          .describe('SMTP server for this tenant, e.g. `smtps://user:pass@mail.example.com`.'),
+        smtpUrlEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/)
+          .optional()
+          .describe('Name of an environment variable holding `smtpUrl` (keeps passwords out of the file).'),
+        from: z
+          .string()
+          .min(3)
+          .max(320)
+          .optional()
+          .describe('Sender, e.g. `"Acme ID" <id@acme.example>`; defaults to `VAKT_MAIL_FROM`.'),
+      })
+      .strict()
+      .optional()
+      .describe('Overrides `VAKT_SMTP_URL` / `VAKT_MAIL_FROM` for this tenant.'),
+    sms: z
+      .object({
+        webhookUrls: z
+          .array(absoluteUrl)
+          .min(1)
+          .describe('SMS gateways, tried in order until one answers 2xx.'),
+      })
+      .strict()
+      .optional()
+      .describe('Overrides `VAKT_SMS_WEBHOOK_URL` for this tenant.'),
+  })
+  .strict();
+
 export const tenantSchema = z
   .object({
     slug: slug.describe('Identifies the tenant; the issuer is `<public URL>/t/<slug>`.'),
@@ -96,6 +141,18 @@ export const tenantSchema = z
       .default('NO')
       .describe('Country assumed for phone numbers typed without a prefix.'),
     support: supportContactsSchema.default({}).describe('Shown with unexpected errors.'),
+    identifierKinds: z
+      .array(z.enum(IDENTIFIER_KINDS))
+      .min(1)
+      .default(['email', 'phone'])
+      .describe('Which identifiers people sign up and log in with: `email`, `phone` or both.'),
+    signup: z
+      .boolean()
+      .default(true)
+      .describe('Whether people may create an account from the login page (and with `prompt=create`).'),
+    delivery: deliverySchema
+      .default({})
+      .describe('How codes reach people; by default the deployment-wide settings from the environment.'),
     clients: z
       .array(clientSchema)
       .default([])
@@ -142,3 +199,5 @@ export type ClientConfig = z.infer<typeof clientSchema>;
 export type TenantConfig = z.infer<typeof tenantSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
 export type TokenLifetimes = z.infer<typeof tokenLifetimesSchema>;
+export type DeliveryConfig = z.infer<typeof deliverySchema>;
+export type IdentifierKindName = (typeof IDENTIFIER_KINDS)[number];

@@ -21,6 +21,14 @@ export interface Settings {
   logLevel: string;
   /** Seconds between checks for configuration or key changes made by another process. */
   reloadInterval: number;
+  /** The deployment-wide SMTP server for codes by email (`smtp://…` or `smtps://…`). */
+  smtpUrl?: string;
+  /** The deployment-wide sender; production has none unless VAKT_MAIL_FROM is set. */
+  mailFrom?: string;
+  /** SMS gateways, tried in order until one answers 2xx; empty when none is configured. */
+  smsWebhookUrls: string[];
+  /** How long one SMTP delivery or one SMS gateway may take before it counts as failed. */
+  deliveryTimeoutMs: number;
 }
 
 /** The documented environment; docs/configuration.md is generated from this list. */
@@ -65,6 +73,33 @@ export const ENVIRONMENT_VARIABLES = [
     production: '`10`',
     description: 'Seconds between checks for tenants, clients or keys changed by another process.',
   },
+  {
+    name: 'VAKT_SMTP_URL',
+    development: 'none: emails go to the outbox',
+    production: 'none',
+    description:
+      'SMTP server for codes by email, `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. A tenant can have its own (`delivery.email`).',
+  },
+  {
+    name: 'VAKT_MAIL_FROM',
+    development: '`vakt <no-reply@localhost>`',
+    production: 'none',
+    description:
+      'Sender of code emails, e.g. `"Acme ID" <id@acme.example>`. Production needs it, or `delivery.email.from` on each tenant that uses email.',
+  },
+  {
+    name: 'VAKT_SMS_WEBHOOK_URL',
+    development: 'none: SMS go to the outbox',
+    production: 'none',
+    description:
+      'SMS gateway: receives `POST` with JSON `{"to", "text", "tenant", "purpose"}` and must answer 2xx. A comma-separated list is tried in order until one answers 2xx. A tenant can have its own (`delivery.sms`).',
+  },
+  {
+    name: 'VAKT_DELIVERY_TIMEOUT',
+    development: '`10`',
+    production: '`10`',
+    description: 'Seconds an SMTP delivery, or each SMS gateway, may take before it counts as failed.',
+  },
 ] as const;
 
 const envSchema = z.object({
@@ -76,7 +111,46 @@ const envSchema = z.object({
   VAKT_DATA_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   VAKT_RELOAD_INTERVAL: z.coerce.number().positive().optional(),
+  // The delivery variables read empty as unset, as a compose file's `VAKT_SMTP_URL=` means.
+  VAKT_SMTP_URL: z
+    .string()
+    .refine(
+      (value) => value === '' || urlWithProtocol(value, ['smtp:', 'smtps:']),
+      'must be an smtp:// or smtps:// URL',
+    )
+    .optional(),
+  VAKT_MAIL_FROM: z
+    .string()
+    .max(320)
+    .refine(
+      (value) => value === '' || (value.includes('@') && !/[\r\n]/.test(value)),
+      'must be an email address, e.g. "Acme ID" <id@acme.example>',
+    )
+    .optional(),
+  VAKT_SMS_WEBHOOK_URL: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((url) => url.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (urls) => urls.every((url) => urlWithProtocol(url, ['http:', 'https:'])),
+      'must be an http(s) URL or a comma-separated list of them',
+    )
+    .optional(),
+  VAKT_DELIVERY_TIMEOUT: z.coerce.number().positive().max(300).optional(),
 });
+
+// A refused value is never echoed, only the variable named: an SMTP or webhook URL may hold a password.
+function urlWithProtocol(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
 
 export function loadSettings(mode: Mode, env: NodeJS.ProcessEnv = process.env): Settings {
   const parsed = envSchema.safeParse(env);
@@ -116,6 +190,13 @@ export function loadSettings(mode: Mode, env: NodeJS.ProcessEnv = process.env): 
     dataDir,
     logLevel: e.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
     reloadInterval: e.VAKT_RELOAD_INTERVAL ?? 10,
+    ...(e.VAKT_SMTP_URL ? { smtpUrl: e.VAKT_SMTP_URL } : {}),
+    // Production has no default sender: mail from no-reply@localhost would be refused or junked.
+    ...(e.VAKT_MAIL_FROM || mode !== 'production'
+      ? { mailFrom: e.VAKT_MAIL_FROM || 'vakt <no-reply@localhost>' }
+      : {}),
+    smsWebhookUrls: e.VAKT_SMS_WEBHOOK_URL ?? [],
+    deliveryTimeoutMs: Math.round((e.VAKT_DELIVERY_TIMEOUT ?? 10) * 1000),
   };
 }
 

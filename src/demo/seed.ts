@@ -26,6 +26,9 @@ export function demoConfig(
     locales: ['nb', 'sv', 'en'],
     defaultCountry: 'NO',
     support: { email: 'support@vakt.example', phone: '+47 800 00 000' },
+    identifierKinds: ['email', 'phone'],
+    signup: true,
+    delivery: {},
     clients: DEMO_APPS.map((app) => ({
       id: `demo-app-${app.key}`,
       name: app.name,

@@ -2,7 +2,12 @@
 // file says, and is idempotent (applying the same file twice changes nothing).
 
 import { ConfigError } from '../config/errors.js';
-import type { ClientConfig, DeploymentConfig, TenantConfig } from '../config/schema.js';
+import {
+  type ClientConfig,
+  type DeploymentConfig,
+  type TenantConfig,
+  tenantSchema,
+} from '../config/schema.js';
 import type { Repositories } from '../store/index.js';
 import type { Clock } from './clock.js';
 import type { SecretBox } from './secrets.js';
@@ -118,7 +123,7 @@ export function createTenantService(deps: {
       if (!row) return undefined;
       const clients = await repos.tenants.listClients(slug);
       return {
-        settings: JSON.parse(row.settings) as TenantSettings,
+        settings: readTenantSettings(row.settings),
         clients: clients.map((c) => ({
           ...(JSON.parse(c.settings) as ClientSettings),
           ...(c.secret_encrypted ? { secret: secrets.decrypt(c.secret_encrypted) } : {}),
@@ -129,4 +134,10 @@ export function createTenantService(deps: {
       return (await repos.tenants.listTenants()).map((t) => t.slug);
     },
   };
+}
+
+/** Stored settings pass through the schema again, so a row written before a field existed gets its default. */
+function readTenantSettings(json: string): TenantSettings {
+  const { clients: _clients, ...settings } = tenantSchema.parse({ ...JSON.parse(json), clients: [] });
+  return settings;
 }

@@ -20,6 +20,9 @@ export function testTenant(
     locales: ['nb', 'sv', 'en'],
     defaultCountry: 'NO',
     support: { email: 'help@acme.example' },
+    identifierKinds: ['email', 'phone'],
+    signup: true,
+    delivery: {},
     clients: [
       {
         id: 'web',

@@ -1,0 +1,80 @@
+// The words of a code message, in the person's language and naming the tenant: an email with a
+// plain-text and an HTML body, or an SMS ending in the WebOTP line browsers offer to autofill.
+import type { Translate } from '../ui/i18n.js';
+import { translator } from '../ui/i18n.js';
+import type { CodeMessage } from './types.js';
+
+export interface ComposedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+function emailLines(t: Translate, message: CodeMessage) {
+  const tenant = message.tenant.displayName;
+  return {
+    greeting: t('mail.greeting'),
+    intro: t(message.purpose === 'signup' ? 'mail.code_signup' : 'mail.code_verify', { tenant }),
+    validity: t('mail.code_validity'),
+    ignore: t('mail.code_ignore'),
+    signature: t('mail.signature', { tenant }),
+  };
+}
+
+export function composeEmail(message: CodeMessage): ComposedEmail {
+  const t = translator(message.locale);
+  // The tenant's name is configuration; a line break in it must not reach a header.
+  const subject = t('mail.code_subject', { code: message.code, tenant: message.tenant.displayName }).replace(
+    /[\r\n]+/g,
+    ' ',
+  );
+  const lines = emailLines(t, message);
+  const text = [
+    lines.greeting,
+    '',
+    lines.intro,
+    '',
+    `    ${message.code}`,
+    '',
+    lines.validity,
+    '',
+    lines.ignore,
+    '',
+    lines.signature,
+    '',
+  ].join('\n');
+  // hono/jsx escapes every text and attribute value. Inline styles and no images, fonts or
+  // links: mail clients block remote resources, and the code must read without them.
+  const html =
+    '<!doctype html>' +
+    String(
+      <html lang={message.locale}>
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{subject}</title>
+        </head>
+        <body style="margin:0;padding:24px;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:16px;line-height:1.5;color:#1b1b1b;background:#ffffff">
+          <p>{lines.greeting}</p>
+          <p>{lines.intro}</p>
+          <p style="font-family:ui-monospace,Menlo,Consolas,monospace;font-size:32px;font-weight:700;letter-spacing:6px;margin:24px 0">
+            {message.code}
+          </p>
+          <p>{lines.validity}</p>
+          <p style="color:#555555">{lines.ignore}</p>
+          <p>{lines.signature}</p>
+        </body>
+      </html>,
+    );
+  return { subject, text, html };
+}
+
+/**
+ * The SMS text. Its last line is an origin-bound one-time code (the format WebOTP and iOS/
+ * Android autofill read): `@<host> #<code>`. The format has no port, so it is the host name only.
+ */
+export function composeSms(message: CodeMessage, publicUrl: string): string {
+  const t = translator(message.locale);
+  const text = t('sms.code', { code: message.code, tenant: message.tenant.displayName });
+  return `${text}\n\n@${new URL(publicUrl).hostname} #${message.code}`;
+}

@@ -1,0 +1,134 @@
+// The DeliveryService: composes the message, picks the tenant's route and hands the code to
+// SMTP or the SMS gateway. In development (or wherever an outbox is passed in) a kind without a
+// real channel goes to the outbox instead, and what a real channel took is recorded there too.
+import type { Logger } from 'pino';
+import type { Settings } from '../config/settings.js';
+import { type Clock, systemClock } from '../domain/clock.js';
+import { createEmailSender } from './email.js';
+import { composeEmail, composeSms } from './messages.js';
+import { createOutbox, describeForConsole, type Outbox, type OutboxMessage } from './outbox.js';
+import { emailRouting, smsRouting } from './routing.js';
+import { sendSms } from './sms.js';
+import type { Channel, CodeMessage, DeliveryResult, DeliveryService } from './types.js';
+
+export interface DeliveryDeps {
+  settings: Pick<Settings, 'mode' | 'smtpUrl' | 'mailFrom' | 'smsWebhookUrls' | 'deliveryTimeoutMs'>;
+  logger: Logger;
+  /** The public URL; its host name goes in the SMS's autofill line. */
+  publicUrl: () => string;
+  /** Where a tenant's `delivery.email.smtpUrlEnv` is read at send time; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Development makes its own; other modes have none unless one is passed (tests do). */
+  outbox?: Outbox;
+  clock?: Clock;
+}
+
+export interface Delivery extends DeliveryService {
+  /** For /dev/outbox; undefined in production unless one was passed in. */
+  readonly outbox: Outbox | undefined;
+  /** Closes SMTP connections; call when vakt stops. */
+  close(): void;
+}
+
+/** Enough of an address or number to tell which one failed, not enough to collect them from logs. */
+export function maskDestination(to: string): string {
+  const at = to.lastIndexOf('@');
+  if (at > 0) return `${to.slice(0, 1)}***${to.slice(at)}`;
+  return to.length > 5 ? `${to.slice(0, 3)}***${to.slice(-2)}` : '***';
+}
+
+export function createDeliveryService(deps: DeliveryDeps): Delivery {
+  const { settings, logger, publicUrl } = deps;
+  const env = deps.env ?? process.env;
+  const clock = deps.clock ?? systemClock;
+  const development = settings.mode === 'development';
+  const outbox = deps.outbox ?? (development ? createOutbox() : undefined);
+  const email = createEmailSender({ timeoutMs: settings.deliveryTimeoutMs });
+
+  function toOutbox(message: CodeMessage, content: Pick<OutboxMessage, 'subject' | 'text' | 'html'>): void {
+    if (!outbox) return;
+    const entry: OutboxMessage = {
+      at: new Date(clock.now()).toISOString(),
+      tenant: message.tenant.slug,
+      channel: message.channel,
+      to: message.to,
+      purpose: message.purpose,
+      code: message.code,
+      ...content,
+    };
+    outbox.record(entry);
+    // Printing the code is the point of the outbox in development; production never logs it.
+    if (settings.mode === 'production') {
+      logger.info({ tenant: entry.tenant, channel: entry.channel }, 'code recorded in the outbox');
+    } else {
+      logger.info(describeForConsole(entry, `${publicUrl()}/dev/outbox`));
+    }
+  }
+
+  async function deliver(message: CodeMessage): Promise<DeliveryResult> {
+    if (message.channel === 'email') {
+      const routing = emailRouting(message.tenant, settings, env);
+      const composed = composeEmail(message);
+      if ('problem' in routing) {
+        if (!outbox) return { ok: false, reason: 'no SMTP server or sender is configured' };
+        toOutbox(message, composed);
+        return { ok: true };
+      }
+      const result = await email.send(routing.route, message.to, composed);
+      // Only what was handed over: a failed code is discarded, so showing it would mislead.
+      if (result.ok) toOutbox(message, composed);
+      return result;
+    }
+    const routing = smsRouting(message.tenant, settings);
+    const text = composeSms(message, publicUrl());
+    if ('problem' in routing) {
+      if (!outbox) return { ok: false, reason: 'no SMS gateway is configured' };
+      toOutbox(message, { text });
+      return { ok: true };
+    }
+    const result = await sendSms(
+      routing.route.webhookUrls,
+      { to: message.to, text, tenant: message.tenant.slug, purpose: message.purpose },
+      settings.deliveryTimeoutMs,
+    );
+    if (result.ok) toOutbox(message, { text });
+    return result;
+  }
+
+  return {
+    outbox,
+    async sendCode(message) {
+      let result: DeliveryResult;
+      try {
+        result = await deliver(message);
+      } catch (error) {
+        result = { ok: false, reason: error instanceof Error ? error.message : String(error) };
+      }
+      if (!result.ok) {
+        // Never the code: a log is read by more people than the mailbox.
+        logger.warn(
+          {
+            tenant: message.tenant.slug,
+            channel: message.channel,
+            purpose: message.purpose,
+            to: maskDestination(message.to),
+            reason: result.reason,
+          },
+          'code delivery failed',
+        );
+      }
+      return result;
+    },
+    channels(tenant) {
+      // The outbox takes what has no real channel, so with one every channel works.
+      if (outbox) return new Set<Channel>(['email', 'sms']);
+      const channels = new Set<Channel>();
+      if ('route' in emailRouting(tenant, settings, env)) channels.add('email');
+      if ('route' in smsRouting(tenant, settings)) channels.add('sms');
+      return channels;
+    },
+    close() {
+      email.close();
+    },
+  };
+}

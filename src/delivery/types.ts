@@ -1,0 +1,28 @@
+// What the rest of vakt knows about sending messages: a code goes to an identifier, by email
+// (SMTP) or SMS (HTTP webhook), and either it was handed over or it was not. How is in this folder.
+import type { Locale } from '../config/schema.js';
+import type { TenantSettings } from '../domain/tenants.js';
+
+export type Channel = 'email' | 'sms';
+
+/** Why a code is sent; named in the SMS webhook's JSON and in the email's wording. */
+export type CodePurpose = 'signup' | 'verify';
+
+export interface CodeMessage {
+  tenant: TenantSettings;
+  channel: Channel;
+  /** A normalised identifier: an email address, or a phone number in E.164. */
+  to: string;
+  locale: Locale;
+  purpose: CodePurpose;
+  code: string;
+}
+
+export type DeliveryResult = { ok: true } | { ok: false; reason: string };
+
+export interface DeliveryService {
+  /** Hands the code over to the channel; never throws. A failure is logged with its reason. */
+  sendCode(message: CodeMessage): Promise<DeliveryResult>;
+  /** The channels this tenant can send on (its own settings, else the deployment's). */
+  channels(tenant: TenantSettings): Set<Channel>;
+}
