@@ -4,8 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Settings } from './config/settings.js';
+import { createDeliveryService } from './delivery/service.js';
+import type { DeliveryService } from './delivery/types.js';
 import { createAccountService } from './domain/accounts.js';
 import { type Clock, systemClock } from './domain/clock.js';
+import { createCodeService } from './domain/one-time-codes.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords.js';
 import { createSecretBox } from './domain/secrets.js';
 import { createSigningKeyService } from './domain/signing-keys.js';
@@ -19,6 +22,8 @@ export interface VaktOptions {
   clock?: Clock;
   hasher?: PasswordHasher;
   plugins?: ((app: FastifyInstance, vakt: Vakt) => Promise<void> | void)[];
+  /** Where the deployment's SMTP and SMS settings are read for a tenant's `smtpUrlEnv`. */
+  env?: NodeJS.ProcessEnv;
   poolSize?: number;
 }
 
@@ -32,6 +37,7 @@ export function createCore(settings: Settings, options: VaktOptions = {}) {
   const secrets = createSecretBox(settings.secret);
   const hasher = options.hasher ?? createPasswordHasher();
   const accounts = createAccountService({ repos, clock, hasher });
+  const codes = createCodeService({ repos, clock, secrets });
   const tenants = createTenantService({ repos, clock, secrets });
   const keys = createSigningKeyService({
     repos,
@@ -51,6 +57,7 @@ export function createCore(settings: Settings, options: VaktOptions = {}) {
     secrets,
     hasher,
     accounts,
+    codes,
     tenants,
     keys,
     migrate: () => migrateToLatest(store.db as never, store.dialect),
@@ -64,6 +71,7 @@ export interface Vakt extends Core {
   server: FastifyInstance;
   /** Tenant providers; `refresh()` picks up changes another process made at once. */
   registry: TenantRegistry;
+  delivery: ReturnType<typeof createDeliveryService>;
   publicUrl(): string;
   listen(): Promise<string>;
   stop(): Promise<void>;
@@ -75,6 +83,13 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
   const logger = pino({ level: settings.logLevel, base: { pid: process.pid } });
   let publicUrl = settings.publicUrl;
   let sweeper: NodeJS.Timeout | undefined;
+  const delivery = createDeliveryService({
+    settings,
+    logger,
+    publicUrl: () => publicUrl,
+    clock: core.clock,
+    ...(options.env ? { env: options.env } : {}),
+  });
   const registry = createTenantRegistry({
     publicUrl: () => publicUrl,
     tenants: core.tenants,
@@ -95,6 +110,7 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
     ...core,
     server: undefined as unknown as FastifyInstance,
     registry,
+    delivery,
     publicUrl: () => publicUrl,
     async listen() {
       await vakt.server.listen({ port: settings.port, host: settings.host });
@@ -105,9 +121,10 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
       // Expired sessions, codes and tokens are invisible at once; this reclaims their rows.
       sweeper = setInterval(
         () => {
-          core.repos.oidcModels
-            .deleteExpiredModels(core.clock.now())
-            .catch((error) => logger.warn({ err: error }, 'sweep failed'));
+          Promise.all([
+            core.repos.oidcModels.deleteExpiredModels(core.clock.now()),
+            core.codes.deleteOld(),
+          ]).catch((error) => logger.warn({ err: error }, 'sweep failed'));
         },
         10 * 60 * 1000,
       );
@@ -118,6 +135,7 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
       registry.stopWatching();
       if (sweeper) clearInterval(sweeper);
       await vakt.server.close();
+      delivery.close();
       await core.close();
     },
   };
@@ -126,6 +144,9 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
     publicUrl: () => publicUrl,
     registry,
     accounts: core.accounts,
+    codes: core.codes,
+    delivery: delivery as DeliveryService,
+    hasher: core.hasher,
     secrets: core.secrets,
     logger,
     plugins: (options.plugins ?? []).map((plugin) => (app: FastifyInstance) => plugin(app, vakt)),

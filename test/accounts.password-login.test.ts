@@ -150,13 +150,20 @@ for (const kind of databaseKinds) {
       }
     });
 
-    test('an unverified identifier does not log in, and says no more than an unknown one', async () => {
-      await createOk({
+    // An operator's import leaves identifiers unproved: the right password does not finish the
+    // login but names the identifier to prove with a code; a wrong one says no more than usual.
+    test('an unverified identifier: the right password asks for proof of it, a wrong one is the usual failure', async () => {
+      const id = await createOk({
         emails: ['unverified@example.com'],
         password: 'unverified-password',
         verified: false,
       });
-      assert.deepEqual(await login('unverified@example.com', 'unverified-password'), INVALID);
+      const result = await login('unverified@example.com', 'unverified-password');
+      assert.ok(result.ok);
+      assert.equal(result.value.accountId, id);
+      assert.equal(result.value.toVerify?.kind, 'email');
+      assert.equal(result.value.toVerify?.value, 'unverified@example.com');
+      assert.deepEqual(await login('unverified@example.com', 'wrong-password'), INVALID);
     });
 
     test('any Unicode password round-trips; NFC and NFD forms of the same text both verify', async () => {

@@ -8,7 +8,6 @@
 // Each process costs about two seconds (tsx + the whole server's imports), so the commands that
 // never open the database (bad config, usage errors) run once, concurrently, not per database.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,50 +16,12 @@ import { stringify } from 'yaml';
 import { createCore } from '../src/composition.js';
 import { loadSettings } from '../src/config/settings.js';
 import { databaseKinds, type TestDatabase } from './helpers/databases.js';
+import { type VaktRun, runVakt as vakt } from './helpers/process.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = VaktRun;
 
 const STACK_TRACE = /\n\s+at /;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The environment of the test run without anything that would point vakt elsewhere. */
-function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value === undefined || /^(VAKT_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$|NODE_OPTIONS$)/.test(name))
-      continue;
-    env[name] = value;
-  }
-  return { ...env, NODE_NO_WARNINGS: '1' };
-}
-
-function vakt(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/vakt.js', ...args], {
-      env: { ...cleanEnv(), ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin ?? '');
-  });
-}
 
 function expectClean(run: Run, what: string): void {
   assert.doesNotMatch(run.stderr, STACK_TRACE, `${what} printed a stack trace:\n${run.stderr}`);
@@ -167,7 +128,7 @@ describe('vakt CLI', { concurrency: true }, () => {
       test('vakt migrate brings a fresh database up to date', async () => {
         const run = await vakt(['migrate'], env);
         expectExit(run, 0, 'vakt migrate');
-        assert.match(run.stdout, /applied: 0001_foundation/);
+        assert.match(run.stdout, /applied: 0001_foundation, 0002_one_time_codes/);
       });
 
       test('vakt apply reports created, and the same file again changes nothing', async () => {

@@ -52,6 +52,37 @@ test('vakt start refuses to run without VAKT_SECRET or with an http public URL',
   assert.doesNotMatch(noSecret.stderr + http.stderr, /\n\s+at /, 'no stack trace');
 });
 
+// Production refuses to start when an accepted identifier kind has no way to send it a code;
+// these processes are given channels (nothing is sent in these tests).
+const DELIVERY = {
+  VAKT_SMTP_URL: 'smtp://127.0.0.1:2525',
+  VAKT_MAIL_FROM: 'Acme ID <id@acme.example>',
+  VAKT_SMS_WEBHOOK_URL: 'https://sms.vakt.test/send',
+};
+
+test('vakt start refuses a tenant whose identifier kinds have no delivery channel, naming the field', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vakt-'));
+  const config = join(dir, 'vakt.yaml');
+  writeFileSync(config, stringify({ tenants: [testTenant()] }));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_NO_WARNINGS: '1',
+    DATABASE_URL: join(dir, 'x.db'),
+    VAKT_SECRET: TEST_SECRET,
+    VAKT_PUBLIC_URL: PUBLIC_URL,
+    VAKT_DATA_DIR: dir,
+  };
+  for (const name of Object.keys(DELIVERY)) delete env[name];
+  const run = spawnSync(process.execPath, ['bin/vakt.js', 'start', '--config', config], {
+    env,
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /tenants\[acme\]\.identifierKinds: "email"/);
+  assert.match(run.stderr, /tenants\[acme\]\.identifierKinds: "phone"/);
+  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+});
+
 for (const kind of databaseKinds) {
   describe(`two vakt start processes on one ${kind.name} database`, { skip: kind.skip }, () => {
     let database: TestDatabase;
@@ -68,6 +99,7 @@ for (const kind of databaseKinds) {
         VAKT_SECRET: TEST_SECRET,
         VAKT_PUBLIC_URL: PUBLIC_URL,
         VAKT_DATA_DIR: dir,
+        ...DELIVERY,
       };
       // Both start at once: applying the same config and creating the first keys must not collide.
       [one, two] = await Promise.all([
@@ -152,6 +184,7 @@ describe('vakt start --workers 2', { skip: databaseKinds[0]!.skip }, () => {
       VAKT_SECRET: TEST_SECRET,
       VAKT_PUBLIC_URL: PUBLIC_URL,
       VAKT_DATA_DIR: dir,
+      ...DELIVERY,
     };
     const cluster = await startVaktProcess(
       ['start', '--workers', '2', '--config', config],

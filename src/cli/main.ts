@@ -1,14 +1,19 @@
 // The `vakt` command: dev, start, migrate, apply, keys, users. Usage errors and bad
 // configuration exit with 2 and one line naming the problem; nothing prints a stack trace.
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { createCore, createVakt } from '../composition.js';
+import type { FastifyInstance } from 'fastify';
+import { createCore, createVakt, type Vakt } from '../composition.js';
 import { ConfigError } from '../config/errors.js';
 import { loadDeploymentConfig } from '../config/load.js';
 import type { DeploymentConfig } from '../config/schema.js';
 import { loadSettings, type Mode } from '../config/settings.js';
+import { registerOutboxRoutes } from '../delivery/outbox-page.js';
+import { deliveryProblems } from '../delivery/routing.js';
 import { demoRelyingParties } from '../demo/relying-party.js';
 import { DEMO_EMAIL, DEMO_PASSWORD, DEMO_PHONE, seedDemo } from '../demo/seed.js';
+import { importAccounts, parseAccountImport } from '../domain/account-import.js';
 
 const USAGE = `Usage: vakt <command> [options]
 
@@ -21,6 +26,8 @@ Commands:
   keys list --tenant SLUG             List a tenant's published signing keys
   users create --tenant SLUG (--email E | --phone P)... --password-stdin [--name NAME]
                                       Create an account; the password is read from standard input
+  users import FILE --tenant SLUG     Create accounts from JSON lines (docs/accounts-import.md);
+                                      existing ones are skipped, a bad line imports nothing
 
 Environment: DATABASE_URL (postgres://… or a SQLite path), PORT, HOST, VAKT_PUBLIC_URL, VAKT_SECRET,
 VAKT_DATA_DIR (default .vakt), LOG_LEVEL. See docs/configuration.md.`;
@@ -66,6 +73,11 @@ async function withCore<T>(
   }
 }
 
+/** `vakt dev`: every email and SMS vakt would send, readable at /dev/outbox. */
+function developmentOutbox(app: FastifyInstance, vakt: Vakt): void {
+  if (vakt.delivery.outbox) registerOutboxRoutes(app, { outbox: vakt.delivery.outbox });
+}
+
 async function serve(mode: 'development' | 'production', configFile: string | undefined, workers: number) {
   const settings = loadSettings(mode);
   const config: DeploymentConfig | undefined = configFile ? loadDeploymentConfig(configFile) : undefined;
@@ -77,6 +89,16 @@ async function serve(mode: 'development' | 'production', configFile: string | un
       await core.migrate();
       if (mode === 'development') await seedDemo(core, settings.publicUrl, config);
       else if (config) await core.tenants.applyDeploymentConfig(config);
+      if (mode === 'production') {
+        // Every identifier kind a tenant accepts needs a way to send it a code.
+        const tenants = await Promise.all(
+          (await core.tenants.listTenantSlugs()).map(
+            async (slug) => (await core.tenants.loadTenant(slug))!.settings,
+          ),
+        );
+        const problems = deliveryProblems(tenants, settings);
+        if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+      }
       for (const slug of await core.tenants.listTenantSlugs()) await core.keys.ensureSigningKeys(slug);
     } finally {
       await core.close();
@@ -92,7 +114,10 @@ async function serve(mode: 'development' | 'production', configFile: string | un
     }
   }
 
-  const vakt = await createVakt(settings, mode === 'development' ? { plugins: [demoRelyingParties] } : {});
+  const vakt = await createVakt(
+    settings,
+    mode === 'development' ? { plugins: [demoRelyingParties, developmentOutbox] } : {},
+  );
   const url = await vakt.listen();
   const shutdown = async () => {
     await vakt.stop();
@@ -110,10 +135,54 @@ vakt is running in development mode on ${url}
   demo app B:      ${url}/demo/b/
 ${tenants.map((t) => `  issuer (${t}):${' '.repeat(Math.max(1, 7 - t.length))}${url}/t/${t}\n  discovery:       ${url}/t/${t}/.well-known/openid-configuration`).join('\n')}
   demo account:    ${DEMO_EMAIL} or ${DEMO_PHONE}, password ${DEMO_PASSWORD}
+  outbox:          ${url}/dev/outbox (codes sent by email and SMS; nothing leaves this machine
+                   unless VAKT_SMTP_URL or VAKT_SMS_WEBHOOK_URL is set)
 `);
   } else {
     console.log(`vakt started on ${settings.host}:${settings.port}, public URL ${url}`);
   }
+}
+
+/** `vakt users import FILE --tenant T`: every line is checked before any account is created. */
+async function importUsers(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { tenant: { type: 'string' } });
+  const tenant = values.tenant as string | undefined;
+  if (!tenant) throw new UsageError('--tenant is required');
+  if (positionals.length !== 1) throw new UsageError('users import takes one file');
+  const file = positionals[0]!;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  const outcome = await withCore('development', async (core) => {
+    const record = await core.tenants.loadTenant(tenant);
+    if (!record) throw new UsageError(`no tenant "${tenant}"`);
+    const parsed = parseAccountImport(text, record.settings.defaultCountry);
+    if (!parsed.ok) return parsed;
+    const report = await importAccounts(
+      { accounts: core.accounts, db: core.store.db },
+      tenant,
+      record.settings.defaultCountry,
+      parsed.accounts,
+    );
+    return { ok: true as const, report };
+  });
+  if (!outcome.ok) {
+    for (const problem of outcome.problems) console.error(`line ${problem.line}: ${problem.message}`);
+    const lines = new Set(outcome.problems.map((p) => p.line)).size;
+    console.error(`vakt: ${file}: nothing imported, ${lines} bad line${lines === 1 ? '' : 's'}`);
+    return 2;
+  }
+  const { created, skipped } = outcome.report;
+  console.log(
+    `created ${created} account${created === 1 ? '' : 's'}, skipped ${skipped.length} (already exist)${skipped.length ? ':' : ''}`,
+  );
+  for (const s of skipped) console.log(`  line ${s.line}: ${s.identifier}`);
+  return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -179,7 +248,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'users': {
         const [sub, ...args] = rest;
-        if (sub !== 'create') throw new UsageError('users takes create');
+        if (sub === 'import') return await importUsers(args);
+        if (sub !== 'create') throw new UsageError('users takes create or import');
         const { values } = parse(args, {
           tenant: { type: 'string' },
           email: { type: 'string', multiple: true },

@@ -42,6 +42,12 @@ export function renderDemoPage(p: {
               {t('demo.login')}
             </a>
           </p>
+          <p>
+            <a id="signup" href={`${p.base}signup?lang=${p.page.locale}`}>
+              {t('demo.signup')}
+            </a>
+          </p>
+          <p class="hint">{t('demo.outbox', { url: '/dev/outbox' })}</p>
         </>
       )}
       <p>

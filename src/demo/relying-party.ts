@@ -79,24 +79,29 @@ export async function demoRelyingParties(app: FastifyInstance, vakt: Vakt): Prom
           );
       });
 
-      demo.get(`${base}login`, async (request, reply) => {
-        const s = session(request, reply, key);
-        const config = await configFor(key);
-        s.verifier = oidc.randomPKCECodeVerifier();
-        s.state = oidc.randomState();
-        s.nonce = oidc.randomNonce();
-        const lang = (request.query as Record<string, string>).lang;
-        const url = oidc.buildAuthorizationUrl(config, {
-          redirect_uri: `${vakt.publicUrl()}${base}callback`,
-          scope: 'openid profile email phone',
-          code_challenge: await oidc.calculatePKCECodeChallenge(s.verifier),
-          code_challenge_method: 'S256',
-          state: s.state,
-          nonce: s.nonce,
-          ...(lang ? { ui_locales: lang } : {}),
-        });
-        return reply.redirect(url.href, 302);
-      });
+      // "Log in" and "Create an account" (prompt=create) start the same code flow.
+      const startLogin =
+        (extra: Record<string, string>) => async (request: FastifyRequest, reply: FastifyReply) => {
+          const s = session(request, reply, key);
+          const config = await configFor(key);
+          s.verifier = oidc.randomPKCECodeVerifier();
+          s.state = oidc.randomState();
+          s.nonce = oidc.randomNonce();
+          const lang = (request.query as Record<string, string>).lang;
+          const url = oidc.buildAuthorizationUrl(config, {
+            redirect_uri: `${vakt.publicUrl()}${base}callback`,
+            scope: 'openid profile email phone',
+            code_challenge: await oidc.calculatePKCECodeChallenge(s.verifier),
+            code_challenge_method: 'S256',
+            state: s.state,
+            nonce: s.nonce,
+            ...(lang ? { ui_locales: lang } : {}),
+            ...extra,
+          });
+          return reply.redirect(url.href, 302);
+        };
+      demo.get(`${base}login`, startLogin({}));
+      demo.get(`${base}signup`, startLogin({ prompt: 'create' }));
 
       demo.get(`${base}callback`, async (request, reply) => {
         const s = session(request, reply, key);

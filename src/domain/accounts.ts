@@ -30,12 +30,27 @@ export interface CreateAccountInput {
   emails?: string[];
   phones?: string[];
   password?: string;
+  /** A password already hashed (argon2id, or a legacy form from an import, upgraded at login). */
+  passwordHash?: string;
   name?: string;
-  /** Identifiers proved by the caller (an operator's CLI, a verified code). */
-  verified: boolean;
+  locale?: string;
+  /** Identifiers proved by the caller (an operator's CLI, a verified code): all, or some kinds. */
+  verified: boolean | readonly ('email' | 'phone')[];
 }
 
 export type LoginFailure = 'login.invalid_credentials';
+
+/** An identifier the person must prove before the login completes (imported accounts). */
+export interface IdentifierToVerify {
+  identifierId: string;
+  kind: 'email' | 'phone';
+  value: string;
+}
+
+export interface PasswordLogin {
+  accountId: string;
+  toVerify?: IdentifierToVerify;
+}
 
 export interface AccountService {
   createAccount(
@@ -53,7 +68,15 @@ export interface AccountService {
     defaultCountry: string,
     identifier: string,
     password: string,
-  ): Promise<Result<{ accountId: string }, LoginFailure>>;
+  ): Promise<Result<PasswordLogin, LoginFailure>>;
+  markIdentifierVerified(tenant: string, accountId: string, identifierId: string): Promise<void>;
+  /** Replaces an unproved identifier by one just proved with a code. */
+  replaceIdentifier(
+    tenant: string,
+    accountId: string,
+    oldIdentifierId: string,
+    replacement: { kind: 'email' | 'phone'; value: string },
+  ): Promise<Result<void, 'identifier.taken'>>;
 }
 
 export function createAccountService(deps: {
@@ -62,6 +85,23 @@ export function createAccountService(deps: {
   hasher: PasswordHasher;
 }): AccountService {
   const { repos, clock, hasher } = deps;
+
+  /**
+   * After the password: the identifier typed, if it is unproved, else the account's first
+   * unproved email address (an operator's import) must be proved before the login completes.
+   */
+  async function identifierToVerify(
+    accountId: string,
+    used: IdentifierTable,
+  ): Promise<IdentifierToVerify | undefined> {
+    const pick =
+      used.verified_at === null
+        ? used
+        : (await repos.accounts.listIdentifiers(accountId)).find(
+            (i) => i.kind === 'email' && i.verified_at === null,
+          );
+    return pick ? { identifierId: pick.id, kind: pick.kind, value: pick.value } : undefined;
+  }
 
   return {
     async createAccount(input) {
@@ -86,7 +126,7 @@ export function createAccountService(deps: {
         name: input.name ?? null,
         given_name: null,
         family_name: null,
-        locale: null,
+        locale: input.locale ?? null,
         created_at: now,
         updated_at: now,
       };
@@ -96,15 +136,21 @@ export function createAccountService(deps: {
         account_id: id,
         kind: identifier.kind,
         value: identifier.value,
-        verified_at: input.verified ? now : null,
+        verified_at:
+          input.verified === true ||
+          (Array.isArray(input.verified) && input.verified.includes(identifier.kind))
+            ? now
+            : null,
         created_at: now,
       }));
-      const password = input.password
+      const secretHash =
+        input.passwordHash ?? (input.password ? await hasher.hash(input.password) : undefined);
+      const password = secretHash
         ? {
             id: randomUUID(),
             account_id: id,
             kind: 'password' as const,
-            secret_hash: await hasher.hash(input.password),
+            secret_hash: secretHash,
             created_at: now,
             updated_at: now,
           }
@@ -149,13 +195,11 @@ export function createAccountService(deps: {
 
     async verifyPasswordLogin(tenant, defaultCountry, identifierInput, password) {
       const identifier = normaliseIdentifier(identifierInput, defaultCountry);
-      const accountId = identifier.ok
-        ? await repos.accounts.findAccountIdByVerifiedIdentifier(
-            tenant,
-            identifier.value.kind,
-            identifier.value.value,
-          )
+      // Unverified identifiers count too: an imported account proves its address at first login.
+      const row = identifier.ok
+        ? await repos.accounts.findIdentifier(tenant, identifier.value.kind, identifier.value.value)
         : undefined;
+      const accountId = row?.account_id;
       const stored = accountId ? await repos.accounts.findPasswordHash(accountId) : undefined;
       if (!accountId || !stored) {
         await hasher.verifyDummy(password);
@@ -167,7 +211,12 @@ export function createAccountService(deps: {
         });
         return fail('login.invalid_credentials');
       }
-      if (!(await hasher.verify(stored, password))) {
+      const passwordOk = await hasher.verify(stored, password);
+      if (passwordOk && hasher.needsRehash(stored)) {
+        // A legacy or weaker hash (an import) becomes argon2id at the current parameters.
+        await repos.accounts.updatePasswordHash(accountId, await hasher.hash(password), clock.now());
+      }
+      if (!passwordOk) {
         await repos.audit.recordEvent({
           tenant,
           accountId,
@@ -177,14 +226,41 @@ export function createAccountService(deps: {
         });
         return fail('login.invalid_credentials');
       }
+      const toVerify = await identifierToVerify(accountId, row);
       await repos.audit.recordEvent({
         tenant,
         accountId,
-        type: 'login.succeeded',
+        type: toVerify ? 'login.password_ok_unverified' : 'login.succeeded',
         at: clock.now(),
         detail: { method: 'password' },
       });
-      return ok({ accountId });
+      return ok(toVerify ? { accountId, toVerify } : { accountId });
+    },
+
+    async markIdentifierVerified(tenant, accountId, identifierId) {
+      await repos.accounts.markIdentifierVerified(identifierId, clock.now());
+      await repos.audit.recordEvent({
+        tenant,
+        accountId,
+        type: 'identifier.verified',
+        at: clock.now(),
+      });
+    },
+
+    async replaceIdentifier(tenant, accountId, oldIdentifierId, replacement) {
+      const now = clock.now();
+      const outcome = await repos.accounts.replaceIdentifier(oldIdentifierId, {
+        id: randomUUID(),
+        tenant_slug: tenant,
+        account_id: accountId,
+        kind: replacement.kind,
+        value: replacement.value,
+        verified_at: now,
+        created_at: now,
+      });
+      if (outcome === 'identifier_taken') return fail('identifier.taken');
+      await repos.audit.recordEvent({ tenant, accountId, type: 'identifier.replaced', at: now });
+      return ok(undefined);
     },
   };
 }

@@ -44,3 +44,9 @@ export function normaliseIdentifier(
   const phone = normalisePhone(input, defaultCountry);
   return phone.ok ? ok({ kind: 'phone', value: phone.value }) : phone;
 }
+
+/** How an identifier is shown back to its owner: a phone number grouped as people write it. */
+export function displayIdentifier(kind: IdentifierKind, value: string): string {
+  if (kind === 'email') return value;
+  return parsePhoneNumberFromString(value)?.formatInternational() ?? value;
+}

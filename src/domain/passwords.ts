@@ -1,7 +1,16 @@
 // Password hashing: argon2id at OWASP's parameters (m=19 MiB, t=2, p=1), run off the event loop
 // by @node-rs/argon2. A login for an unknown identifier verifies against a dummy hash so it costs
 // the same as a wrong password (ASVS 6.3.8).
+// Imported accounts may bring a legacy hash, which verify() also accepts until the person's next
+// successful login replaces it with argon2id (needsRehash): bcrypt ($2a$/$2b$/$2y$, bcryptjs, in
+// slices off the event loop) and PBKDF2 in passlib's ($pbkdf2-sha256$rounds$salt$hash, ab64) and
+// Django's (pbkdf2_sha256$rounds$salt$hash, base64) forms (node:crypto, on libuv's thread pool).
+// A legacy hash with absurd parameters (too few or too many rounds, a hash of the wrong length)
+// never verifies, and isSupportedPasswordHash() refuses it at import.
+import { pbkdf2, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import { type Algorithm, hash, verify } from '@node-rs/argon2';
+import bcrypt from 'bcryptjs';
 
 // Algorithm is an ambient const enum; 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm;
@@ -16,10 +25,127 @@ export const OWASP_ARGON2: Argon2Parameters = { memoryCost: 19456, timeCost: 2, 
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
+  /** argon2 (any variant), or a legacy bcrypt or PBKDF2 hash from an import; false, never a throw. */
   verify(hash: string, password: string): Promise<boolean>;
+  /** True when a stored hash is not argon2id at the current parameters (upgrade it at login). */
+  needsRehash(hash: string): boolean;
   /** Spends the time of one verification without an account to verify against. */
   verifyDummy(password: string): Promise<void>;
   parameters: Argon2Parameters;
+}
+
+const pbkdf2Async = promisify(pbkdf2);
+
+// What a hash may ask for before it counts as absurd: an import is trusted, but not to make one
+// login cost minutes of CPU or gigabytes of memory.
+const PBKDF2_ROUNDS = { min: 1000, max: 10_000_000 };
+const BCRYPT_COST = { min: 4, max: 16 };
+const ARGON2_LIMITS = { memoryKiB: 1024 * 1024, timeCost: 100, parallelism: 64 };
+const MAX_SALT_BYTES = 1024;
+
+type Digest = 'sha1' | 'sha256' | 'sha512';
+const DIGEST_BYTES: Record<Digest, number> = { sha1: 20, sha256: 32, sha512: 64 };
+
+interface Pbkdf2Hash {
+  digest: Digest;
+  rounds: number;
+  salt: Buffer;
+  hash: Buffer;
+}
+
+const ROUNDS = /^[1-9]\d{0,8}$/;
+const AB64 = /^[A-Za-z0-9./]+$/;
+const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function pbkdf2Parameters(
+  digest: Digest,
+  rounds: string,
+  salt: Buffer,
+  hash: Buffer,
+): Pbkdf2Hash | undefined {
+  if (!ROUNDS.test(rounds)) return undefined;
+  const n = Number(rounds);
+  if (n < PBKDF2_ROUNDS.min || n > PBKDF2_ROUNDS.max) return undefined;
+  if (salt.length === 0 || salt.length > MAX_SALT_BYTES) return undefined;
+  if (hash.length !== DIGEST_BYTES[digest]) return undefined;
+  return { digest, rounds: n, salt, hash };
+}
+
+/** passlib: `$pbkdf2-sha256$29000$<salt ab64>$<hash ab64>` (`$pbkdf2$` is passlib's SHA-1 form). */
+function parsePasslibPbkdf2(stored: string): Pbkdf2Hash | undefined {
+  const match = /^\$pbkdf2(?:-(sha1|sha256|sha512))?\$([^$]+)\$([^$]+)\$([^$]+)$/.exec(stored);
+  if (!match) return undefined;
+  const [, digest = 'sha1', rounds = '', salt = '', checksum = ''] = match;
+  if (!AB64.test(salt) || !AB64.test(checksum)) return undefined;
+  // ab64 is base64 with "." for "+" and without padding.
+  const decode = (text: string) => Buffer.from(text.replaceAll('.', '+'), 'base64');
+  return pbkdf2Parameters(digest as Digest, rounds, decode(salt), decode(checksum));
+}
+
+/** Django: `pbkdf2_sha256$870000$<salt, used as UTF-8 text>$<hash base64>`. */
+function parseDjangoPbkdf2(stored: string): Pbkdf2Hash | undefined {
+  const match = /^pbkdf2_(sha1|sha256|sha512)\$([^$]+)\$([^$]+)\$([^$]+)$/.exec(stored);
+  if (!match) return undefined;
+  const [, digest = '', rounds = '', salt = '', checksum = ''] = match;
+  if (!B64.test(checksum)) return undefined;
+  return pbkdf2Parameters(
+    digest as Digest,
+    rounds,
+    Buffer.from(salt, 'utf8'),
+    Buffer.from(checksum, 'base64'),
+  );
+}
+
+function parsePbkdf2(stored: string): Pbkdf2Hash | undefined {
+  return parsePasslibPbkdf2(stored) ?? parseDjangoPbkdf2(stored);
+}
+
+/** `$2a$`, `$2b$` or `$2y$`, a two-digit cost, 22 characters of salt and 31 of hash. */
+function isBcrypt(stored: string): boolean {
+  const match = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/.exec(stored);
+  if (!match) return false;
+  const cost = Number(match[1]);
+  return cost >= BCRYPT_COST.min && cost <= BCRYPT_COST.max;
+}
+
+function isArgon2(stored: string): boolean {
+  const match =
+    /^\$argon2(?:id|i|d)\$(?:v=(?:16|19)\$)?m=(\d{1,10}),t=(\d{1,10}),p=(\d{1,3})\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/.exec(
+      stored,
+    );
+  if (!match) return false;
+  const [m, t, p] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  return (
+    m >= 1 &&
+    m <= ARGON2_LIMITS.memoryKiB &&
+    t >= 1 &&
+    t <= ARGON2_LIMITS.timeCost &&
+    p >= 1 &&
+    p <= ARGON2_LIMITS.parallelism
+  );
+}
+
+/** True for a hash verify() can check: argon2, bcrypt or PBKDF2 (passlib or Django), sane parameters. */
+export function isSupportedPasswordHash(stored: string): boolean {
+  return isArgon2(stored) || isBcrypt(stored) || parsePbkdf2(stored) !== undefined;
+}
+
+async function verifyPbkdf2(parsed: Pbkdf2Hash, password: string): Promise<boolean> {
+  const derived = await pbkdf2Async(
+    Buffer.from(password, 'utf8'),
+    parsed.salt,
+    parsed.rounds,
+    parsed.hash.length,
+    parsed.digest,
+  );
+  return timingSafeEqual(derived, parsed.hash);
+}
+
+/** A legacy hash was made from whatever bytes the old system got: try them as typed, then as NFC. */
+async function verifyLegacy(check: (password: string) => Promise<boolean>, password: string) {
+  if (await check(password)) return true;
+  const nfc = password.normalize('NFC');
+  return nfc !== password && (await check(nfc));
 }
 
 export function createPasswordHasher(parameters: Argon2Parameters = OWASP_ARGON2): PasswordHasher {
@@ -30,11 +156,20 @@ export function createPasswordHasher(parameters: Argon2Parameters = OWASP_ARGON2
     hash: (password) => hash(password.normalize('NFC'), options),
     async verify(stored, password) {
       try {
-        return await verify(stored, password.normalize('NFC'));
+        if (stored.startsWith('$argon2')) return await verify(stored, password.normalize('NFC'));
+        if (stored.startsWith('$2'))
+          return isBcrypt(stored) && (await verifyLegacy((p) => bcrypt.compare(p, stored), password));
+        const pbkdf2Hash = parsePbkdf2(stored);
+        if (pbkdf2Hash) return await verifyLegacy((p) => verifyPbkdf2(pbkdf2Hash, p), password);
+        return false;
       } catch {
         return false;
       }
     },
+    needsRehash: (stored) =>
+      !stored.startsWith(
+        `$argon2id$v=19$m=${parameters.memoryCost},t=${parameters.timeCost},p=${parameters.parallelism}$`,
+      ),
     async verifyDummy(password) {
       dummy ??= hash('vakt-dummy-password', options);
       await verify(await dummy, password.normalize('NFC')).catch(() => false);

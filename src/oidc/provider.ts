@@ -1,6 +1,11 @@
 // One oidc-provider per tenant, at `<public URL>/t/<slug>`. Everything oidc-provider needs from
 // vakt comes in through `TenantProviderDeps`; the rest of the code never sees its types.
-import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, {
+  type ClientMetadata,
+  type Configuration,
+  interactionPolicy,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
 import type { AccountService } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
 import type { PrivateJwk } from '../domain/signing-keys.js';
@@ -90,7 +95,14 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
     },
     scopes: [...SCOPES],
     claims: {
-      openid: ['sub'],
+      // oidc-provider's own defaults, and amr (RFC 8176: pwd, otp, sms) in every ID token through
+      // the openid scope, so a relying party can tell how the person authenticated.
+      acr: null,
+      amr: null,
+      auth_time: null,
+      sid: null,
+      iss: null,
+      openid: ['sub', 'amr'],
       profile: ['name', 'given_name', 'family_name', 'locale', 'updated_at'],
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],
@@ -142,7 +154,12 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
       Session: 30 * 24 * 3600,
       Grant: 365 * 24 * 3600,
     },
+    // Initiating User Registration via OpenID Connect 1.0 asks the OP to advertise prompt=create.
+    discovery: {
+      prompt_values_supported: ['none', 'login', 'consent', ...(tenant.signup ? ['create'] : [])],
+    },
     interactions: {
+      policy: interactionPolicyFor(tenant),
       url: (_ctx, interaction) => `${new URL(deps.issuer).pathname}/interaction/${interaction.uid}`,
     },
     async loadExistingGrant(ctx) {
@@ -210,4 +227,15 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
     deps.log.warn({ tenant: tenant.slug, err: error }, 'provider error'),
   );
   return provider;
+}
+
+/**
+ * The standard login and consent prompts, and, where the tenant lets people sign up,
+ * `prompt=create` (Initiating User Registration via OpenID Connect 1.0): it comes first, so a
+ * relying party's "Create account" button lands on the sign-up page even for a logged-in person.
+ */
+function interactionPolicyFor(tenant: TenantSettings) {
+  const policy = interactionPolicy.base();
+  if (tenant.signup) policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0);
+  return policy;
 }

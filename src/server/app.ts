@@ -11,11 +11,16 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
+import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService } from '../domain/accounts.js';
 import { AppError, type ErrorCode } from '../domain/errors.js';
+import type { CodeService } from '../domain/one-time-codes.js';
+import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/tenants.js';
+import { registerCodeJourneys } from '../flows/codes.js';
 import { registerInteractionRoutes } from '../flows/interaction.js';
+import { createJourneyKit } from '../flows/kit.js';
 import type { TenantRegistry } from '../oidc/registry.js';
 import { renderErrorPage } from '../ui/pages.js';
 import { buildPageContext } from './http-context.js';
@@ -26,6 +31,9 @@ export interface ServerDeps {
   publicUrl: () => string;
   registry: TenantRegistry;
   accounts: AccountService;
+  codes: CodeService;
+  delivery: DeliveryService;
+  hasher: PasswordHasher;
   secrets: SecretBox;
   logger: Logger;
   /** Extra routes, such as the development demo and outbox. */
@@ -100,13 +108,15 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Hosted pages with forms: parsed here, never in the provider's context below.
   await app.register(async (pages) => {
     await pages.register(formbody, { bodyLimit: 16 * 1024 });
-    registerInteractionRoutes(pages, {
-      registry,
+    const kit = createJourneyKit({ registry, secrets: deps.secrets, production, sendErrorPage });
+    const codeJourneys = registerCodeJourneys(pages, {
+      kit,
       accounts: deps.accounts,
-      secrets: deps.secrets,
-      production,
-      sendErrorPage,
+      codes: deps.codes,
+      delivery: deps.delivery,
+      hasher: deps.hasher,
     });
+    registerInteractionRoutes(pages, { kit, accounts: deps.accounts, codeJourneys });
   });
 
   // Everything else under /t/<tenant>/ is oidc-provider's. Its body is left unread for it.

@@ -13,7 +13,15 @@ export interface AccountRepository {
   insertAccount(input: NewAccount): Promise<'created' | 'identifier_taken'>;
   findAccountById(tenant: string, id: string): Promise<AccountTable | undefined>;
   findAccountIdByVerifiedIdentifier(tenant: string, kind: string, value: string): Promise<string | undefined>;
+  /** The identifier row in an active account, verified or not. */
+  findIdentifier(tenant: string, kind: string, value: string): Promise<IdentifierTable | undefined>;
   listIdentifiers(accountId: string): Promise<IdentifierTable[]>;
+  markIdentifierVerified(identifierId: string, now: number): Promise<void>;
+  /** Swaps one identifier of an account for a new, verified one, in one transaction. */
+  replaceIdentifier(
+    oldIdentifierId: string,
+    replacement: IdentifierTable,
+  ): Promise<'replaced' | 'identifier_taken'>;
   findPasswordHash(accountId: string): Promise<string | undefined>;
   updatePasswordHash(accountId: string, hash: string, now: number): Promise<void>;
   countAccounts(tenant: string): Promise<number>;
@@ -63,6 +71,40 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
         .where('accounts.status', '=', 'active')
         .executeTakeFirst();
       return row?.account_id;
+    },
+    findIdentifier: (tenant, kind, value) =>
+      db
+        .selectFrom('identifiers')
+        .innerJoin('accounts', 'accounts.id', 'identifiers.account_id')
+        .selectAll('identifiers')
+        .where('identifiers.tenant_slug', '=', tenant)
+        .where('identifiers.kind', '=', kind as 'email' | 'phone')
+        .where('identifiers.value', '=', value)
+        .where('accounts.status', '=', 'active')
+        .executeTakeFirst(),
+    async markIdentifierVerified(identifierId, now) {
+      await db
+        .updateTable('identifiers')
+        .set({ verified_at: now })
+        .where('id', '=', identifierId)
+        .where('verified_at', 'is', null)
+        .execute();
+    },
+    async replaceIdentifier(oldIdentifierId, replacement) {
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .deleteFrom('identifiers')
+            .where('id', '=', oldIdentifierId)
+            .where('account_id', '=', replacement.account_id)
+            .execute();
+          await trx.insertInto('identifiers').values(replacement).execute();
+        });
+        return 'replaced';
+      } catch (error) {
+        if (isUniqueViolation(error)) return 'identifier_taken';
+        throw error;
+      }
     },
     listIdentifiers: (accountId) =>
       db

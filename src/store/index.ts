@@ -3,6 +3,7 @@ import { createAccountRepository } from './account-repository.js';
 import { createAuditRepository } from './audit-repository.js';
 import type { Store } from './database.js';
 import { createOidcModelRepository } from './oidc-model-repository.js';
+import { createOneTimeCodeRepository } from './one-time-code-repository.js';
 import { createSigningKeyRepository } from './signing-key-repository.js';
 import { createTenantRepository } from './tenant-repository.js';
 
@@ -13,6 +14,7 @@ export function createRepositories(store: Store) {
     oidcModels: createOidcModelRepository(store.db),
     signingKeys: createSigningKeyRepository(store.db),
     audit: createAuditRepository(store.db),
+    codes: createOneTimeCodeRepository(store.db),
   };
 }
 

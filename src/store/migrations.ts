@@ -156,6 +156,41 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_one_time_codes': {
+      async up(db: Kysely<unknown>) {
+        // One row per code sent. The code itself is never stored: code_hash is a keyed hash of
+        // tenant, destination and code. attempts is raised atomically before each comparison.
+        await db.schema
+          .createTable('one_time_codes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_slug', 'text', (c) => c.notNull().references('tenants.slug').onDelete('cascade'))
+          .addColumn('journey', 'text', (c) => c.notNull())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('destination', 'text', (c) => c.notNull())
+          .addColumn('code_hash', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('max_attempts', 'integer', (c) => c.notNull())
+          .addColumn('payload_encrypted', 'text')
+          .addColumn('ip', 'text')
+          .addColumn('created_at', ts, (c) => c.notNull())
+          .addColumn('sent_at', ts)
+          .addColumn('expires_at', ts, (c) => c.notNull())
+          .addColumn('consumed_at', ts)
+          .addColumn('superseded_at', ts)
+          .execute();
+        await db.schema
+          .createIndex('one_time_codes_journey')
+          .on('one_time_codes')
+          .columns(['tenant_slug', 'journey', 'purpose', 'created_at'])
+          .execute();
+        await db.schema
+          .createIndex('one_time_codes_destination')
+          .on('one_time_codes')
+          .columns(['tenant_slug', 'destination', 'created_at'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -109,6 +109,31 @@ export interface SigningKeyTable {
   unpublish_at: number | null;
 }
 
+export interface OneTimeCodeTable {
+  id: string;
+  tenant_slug: string;
+  /** What asked for the code (an interaction uid): a code works only there. */
+  journey: string;
+  purpose: 'signup' | 'verify';
+  kind: 'email' | 'phone';
+  /** The normalised identifier the code went to. */
+  destination: string;
+  /** HMAC of tenant, destination and code under a key derived from the deployment secret. */
+  code_hash: string;
+  attempts: number;
+  max_attempts: number;
+  /** What the journey needs once the code is right (e.g. the chosen password's hash), encrypted. */
+  payload_encrypted: string | null;
+  ip: string | null;
+  created_at: number;
+  /** Null until the channel took the message: an unsent code is not live and counts for nothing. */
+  sent_at: number | null;
+  expires_at: number;
+  consumed_at: number | null;
+  /** Set when a newer code for the same journey replaced this one ("send a new code"). */
+  superseded_at: number | null;
+}
+
 export interface AuditEventTable {
   id: Generated<number>;
   tenant_slug: string;
@@ -131,4 +156,5 @@ export interface Database {
   oidc_models: OidcModelTable;
   signing_keys: SigningKeyTable;
   audit_events: AuditEventTable;
+  one_time_codes: OneTimeCodeTable;
 }

@@ -15,12 +15,18 @@ export interface LoginPageProps {
   identifier?: string;
   remember?: boolean;
   error?: MessageKey;
+  /** Where "Create an account" leads, when the tenant lets people sign up. */
+  signupHref?: string;
 }
 
-const ErrorMessage: FC<{ page: PageContext; error?: MessageKey | undefined }> = ({ page, error }) =>
+export const ErrorMessage: FC<{
+  page: PageContext;
+  error?: MessageKey | undefined;
+  vars?: Record<string, string> | undefined;
+}> = ({ page, error, vars }) =>
   error ? (
     <p class="error" role="alert" id="form-error">
-      {page.t(error)}
+      {page.t(error, vars)}
     </p>
   ) : null;
 
@@ -67,6 +73,14 @@ export function renderLoginPage(p: LoginPageProps): string {
         </div>
         <button type="submit">{t('login.submit')}</button>
       </form>
+      {p.signupHref ? (
+        <p class="secondary">
+          {t('login.no_account', { tenant: p.page.tenantName })}{' '}
+          <a href={p.signupHref} id="create-account">
+            {t('login.create_account')}
+          </a>
+        </p>
+      ) : null}
       <form method="post" action={p.abortAction} class="secondary">
         <input type="hidden" name="csrf" value={p.csrf} />
         <button type="submit" class="link">

@@ -71,3 +71,45 @@ export async function startVaktProcess(
     },
   };
 }
+
+export interface VaktRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of the test run without anything that would point vakt elsewhere. */
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined || /^(VAKT_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$|NODE_OPTIONS$)/.test(name))
+      continue;
+    env[name] = value;
+  }
+  return { ...env, NODE_NO_WARNINGS: '1' };
+}
+
+/** Runs one `vakt` command to its end, in a clean environment plus `env`, with `stdin` as input. */
+export function runVakt(args: string[], env: Record<string, string>, stdin?: string): Promise<VaktRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/vakt.js', ...args], {
+      env: { ...cleanEnv(), ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin ?? '');
+  });
+}

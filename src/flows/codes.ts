@@ -1,0 +1,472 @@
+// The steps that prove an identifier with a one-time code, inside an authorization request:
+//
+// - sign-up: identifier + new password → code → the account exists only once the code is right
+//   (then the person is logged in). Whether the identifier already has an account is said only
+//   after the code proved the person owns it (no account enumeration).
+// - verify: after a right password for an account whose identifier is unproved (an operator's
+//   import), a code to that identifier, or to another one the person gives instead.
+//
+// Journey state between steps lives with the code (encrypted payload), keyed by interaction uid;
+// an unsent code is deleted, so a failed delivery leaves nothing behind.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { DeliveryService } from '../delivery/types.js';
+import type { AccountService, IdentifierToVerify } from '../domain/accounts.js';
+import type { ErrorCode } from '../domain/errors.js';
+import { displayIdentifier, type IdentifierKind, normaliseIdentifier } from '../domain/identifiers.js';
+import type { CodeCheckFailure, CodePurpose, CodeService, LiveCode } from '../domain/one-time-codes.js';
+import { checkNewPassword, DEFAULT_PASSWORD_POLICY } from '../domain/password-policy.js';
+import type { PasswordHasher } from '../domain/passwords.js';
+import type { MessageKey } from '../ui/i18n.js';
+import { renderAccountExistsPage, renderCodePage, renderSignupPage } from '../ui/journey-pages.js';
+import { countryName } from './country-names.js';
+import type { Journey, JourneyKit, JourneyRequest, Params } from './kit.js';
+
+export interface CodeJourneysDeps {
+  kit: JourneyKit;
+  accounts: AccountService;
+  codes: CodeService;
+  delivery: DeliveryService;
+  hasher: PasswordHasher;
+}
+
+type Sent = { ok: true } | { ok: false; error: ErrorCode; vars: Record<string, string> };
+
+/** What each failed code check answers with. */
+const CODE_FAILURE_STATUS: Record<CodeCheckFailure, number> = {
+  'code.malformed': 400,
+  'code.missing': 400,
+  'code.invalid': 401,
+  'code.invalid_last': 401,
+  'code.other_journey': 401,
+  'code.expired': 410,
+  'code.used': 410,
+  'code.too_many_attempts': 403,
+};
+
+interface SignupPayload {
+  passwordHash: string;
+  remember: boolean;
+}
+
+interface VerifyPayload {
+  accountId: string;
+  /** The unproved identifier this journey is about. */
+  identifierId: string;
+  remember: boolean;
+  /** True when the code went to a new identifier that is to take the old one's place. */
+  replace: boolean;
+}
+
+const field = (body: unknown, name: string, max: number): string | undefined => {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' && value.length <= max ? value : undefined;
+};
+
+export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDeps) {
+  const { kit, accounts, codes, delivery, hasher } = deps;
+
+  /** Sends a code for this journey; an undelivered code is removed again. */
+  async function sendCode(
+    request: JourneyRequest,
+    journey: Journey,
+    purpose: CodePurpose,
+    target: { kind: IdentifierKind; value: string },
+    payload: SignupPayload | VerifyPayload,
+  ): Promise<Sent> {
+    const { runtime } = journey;
+    const pending = await codes.create({
+      tenant: runtime.slug,
+      journey: journey.details.uid,
+      purpose,
+      kind: target.kind,
+      destination: target.value,
+      payload: { ...payload },
+      ip: kit.ipOf(request),
+    });
+    const locale = kit.page(request, journey, journey.base).locale;
+    const result = await delivery.sendCode({
+      tenant: runtime.settings,
+      channel: target.kind === 'email' ? 'email' : 'sms',
+      to: target.value,
+      locale,
+      purpose,
+      code: pending.code,
+    });
+    if (!result.ok) {
+      await codes.discard(pending);
+      return {
+        ok: false,
+        error: target.kind === 'email' ? 'delivery.failed_email' : 'delivery.failed_sms',
+        vars: { destination: displayIdentifier(target.kind, target.value) },
+      };
+    }
+    await codes.markSent(pending);
+    return { ok: true };
+  }
+
+  /** Reads an identifier a person typed, against the tenant's accepted kinds. */
+  function readIdentifier(
+    journey: Journey,
+    typed: string | undefined,
+  ): { ok: true; kind: IdentifierKind; value: string } | { ok: false; error: ErrorCode } {
+    const { settings } = journey.runtime;
+    if (!typed?.trim()) return { ok: false, error: 'identifier.missing' };
+    const parsed = normaliseIdentifier(typed, settings.defaultCountry);
+    if (!parsed.ok) return { ok: false, error: parsed.error };
+    if (!settings.identifierKinds.includes(parsed.value.kind)) {
+      return {
+        ok: false,
+        error:
+          parsed.value.kind === 'email' ? 'identifier.email_not_accepted' : 'identifier.phone_not_accepted',
+      };
+    }
+    return { ok: true, ...parsed.value };
+  }
+
+  const amrFor = (kind: IdentifierKind) => ['pwd', kind === 'phone' ? 'sms' : 'otp'];
+
+  // --- sign-up ---------------------------------------------------------------------------------
+
+  function showSignup(
+    request: JourneyRequest,
+    reply: FastifyReply,
+    journey: Journey,
+    status: number,
+    extra: {
+      identifier?: string;
+      remember?: boolean;
+      error?: ErrorCode;
+      errorVars?: Record<string, string>;
+      errorField?: 'identifier' | 'password';
+    } = {},
+  ) {
+    const { runtime, details, base } = journey;
+    const page = kit.page(request, journey, `${base}/signup`);
+    return kit.html(
+      reply,
+      status,
+      renderSignupPage({
+        page,
+        action: `${base}/signup`,
+        loginHref: `${base}/login`,
+        abortAction: `${base}/abort`,
+        csrf: kit.csrfFor(details.uid),
+        clientName: kit.clientName(journey),
+        countryName: countryName(page.locale, runtime.settings.defaultCountry),
+        kinds: runtime.settings.identifierKinds,
+        minPasswordLength: DEFAULT_PASSWORD_POLICY.minLength,
+        identifier: extra.identifier ?? (details.params.login_hint as string | undefined) ?? '',
+        ...(extra.remember !== undefined ? { remember: extra.remember } : {}),
+        ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
+        ...(extra.errorField ? { errorField: extra.errorField } : {}),
+      }),
+    );
+  }
+
+  function showCode(
+    request: JourneyRequest,
+    reply: FastifyReply,
+    journey: Journey,
+    live: LiveCode,
+    purpose: CodePurpose,
+    status: number,
+    extra: { error?: ErrorCode; errorVars?: Record<string, string>; replaceValue?: string } = {},
+  ) {
+    const { runtime, details, base } = journey;
+    const step = purpose === 'signup' ? `${base}/signup/code` : `${base}/verify`;
+    const page = kit.page(request, journey, step);
+    const query = request.query as Record<string, unknown> | undefined;
+    const destination = displayIdentifier(live.kind, live.destination);
+    const common = {
+      page,
+      kind: live.kind,
+      destination,
+      action: step,
+      resendAction: purpose === 'signup' ? `${base}/signup/resend` : `${base}/verify/resend`,
+      csrf: kit.csrfFor(details.uid),
+      ...(query?.sent === 'again' && !extra.error ? { notice: 'code.resent' as MessageKey } : {}),
+      ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
+    };
+    const body =
+      purpose === 'signup'
+        ? renderCodePage({ ...common, title: 'code.title', changeHref: `${base}/signup` })
+        : renderCodePage({
+            ...common,
+            title: live.kind === 'email' ? 'verify.title_email' : 'verify.title_phone',
+            lead: page.t('verify.lead', { destination }),
+            replace: {
+              action: `${base}/verify/replace`,
+              kinds: runtime.settings.identifierKinds,
+              countryName: countryName(page.locale, runtime.settings.defaultCountry),
+              ...(extra.replaceValue !== undefined ? { value: extra.replaceValue } : {}),
+            },
+          });
+    return kit.html(reply, status, body);
+  }
+
+  /** A step that needs a journey in sign-up (or login) and, for the code steps, its code. */
+  async function openSignup(request: JourneyRequest, reply: FastifyReply, post: boolean) {
+    const journey = await kit.open(request, reply, { post });
+    if (!journey) return undefined;
+    const { runtime, details } = journey;
+    if (!runtime.settings.signup) {
+      kit.sendErrorPage(request, reply, 403, 'signup.disabled', runtime.settings);
+      return undefined;
+    }
+    if (details.prompt.name !== 'login' && details.prompt.name !== 'create') {
+      kit.seeOther(reply, journey.base);
+      return undefined;
+    }
+    return journey;
+  }
+
+  app.get<{ Params: Params }>('/t/:tenant/interaction/:uid/signup', async (request, reply) => {
+    const journey = await openSignup(request, reply, false);
+    if (!journey) return reply;
+    kit.rememberLanguage(request, reply);
+    return showSignup(request, reply, journey, 200);
+  });
+
+  app.post<{ Params: Params }>('/t/:tenant/interaction/:uid/signup', async (request, reply) => {
+    const journey = await openSignup(request, reply, true);
+    if (!journey) return reply;
+    const typed = field(request.body, 'identifier', 254);
+    const password = field(request.body, 'password', 4096) ?? '';
+    const remember = field(request.body, 'remember', 2) === 'on';
+    const identifier = readIdentifier(journey, typed);
+    const keep = { identifier: typed?.trim() ?? '', remember };
+    if (!identifier.ok) {
+      const vars = { tenant: journey.runtime.settings.displayName };
+      return showSignup(request, reply, journey, 400, {
+        ...keep,
+        error: identifier.error,
+        errorVars: vars,
+        errorField: 'identifier',
+      });
+    }
+    const policy = DEFAULT_PASSWORD_POLICY;
+    const checked = checkNewPassword(password, policy);
+    if (!checked.ok) {
+      return showSignup(request, reply, journey, 400, {
+        ...keep,
+        error: checked.error,
+        errorVars: { min: String(policy.minLength), max: String(policy.maxLength) },
+        errorField: 'password',
+      });
+    }
+    const sent = await sendCode(request, journey, 'signup', identifier, {
+      passwordHash: await hasher.hash(password),
+      remember,
+    });
+    if (!sent.ok) {
+      return showSignup(request, reply, journey, 502, {
+        ...keep,
+        error: sent.error,
+        errorVars: sent.vars,
+        errorField: 'identifier',
+      });
+    }
+    return kit.seeOther(reply, `${journey.base}/signup/code`);
+  });
+
+  app.get<{ Params: Params }>('/t/:tenant/interaction/:uid/signup/code', async (request, reply) => {
+    const journey = await openSignup(request, reply, false);
+    if (!journey) return reply;
+    const live = await codes.latest(journey.runtime.slug, journey.details.uid, 'signup');
+    if (!live) return kit.seeOther(reply, `${journey.base}/signup`);
+    kit.rememberLanguage(request, reply);
+    return showCode(request, reply, journey, live, 'signup', 200);
+  });
+
+  app.post<{ Params: Params }>('/t/:tenant/interaction/:uid/signup/code', async (request, reply) => {
+    const journey = await openSignup(request, reply, true);
+    if (!journey) return reply;
+    const { runtime, details, base } = journey;
+    const checked = await codes.check(
+      runtime.slug,
+      details.uid,
+      'signup',
+      field(request.body, 'code', 20) ?? '',
+    );
+    if (!checked.ok) {
+      const live = await codes.latest(runtime.slug, details.uid, 'signup');
+      if (!live) return kit.seeOther(reply, `${base}/signup`);
+      return showCode(request, reply, journey, live, 'signup', CODE_FAILURE_STATUS[checked.error], {
+        error: checked.error,
+      });
+    }
+    const { kind, destination } = checked.value;
+    const payload = checked.value.payload as unknown as SignupPayload;
+    const created = await accounts.createAccount({
+      tenant: runtime.slug,
+      defaultCountry: runtime.settings.defaultCountry,
+      ...(kind === 'email' ? { emails: [destination] } : { phones: [destination] }),
+      passwordHash: payload.passwordHash,
+      locale: kit.page(request, journey, base).locale,
+      verified: true,
+    });
+    if (!created.ok) {
+      // Only now, with the code proving the identifier is theirs, may the page say so.
+      const shown = displayIdentifier(kind, destination);
+      const page = kit.page(request, journey, `${base}/signup/code`);
+      return kit.html(
+        reply,
+        200,
+        renderAccountExistsPage({
+          page,
+          identifier: shown,
+          loginHref: `${base}/login?identifier=${encodeURIComponent(shown)}`,
+        }),
+      );
+    }
+    return kit.finish(request, reply, journey, {
+      login: { accountId: created.value.id, remember: payload.remember, amr: amrFor(kind) },
+    });
+  });
+
+  app.post<{ Params: Params }>('/t/:tenant/interaction/:uid/signup/resend', async (request, reply) => {
+    const journey = await openSignup(request, reply, true);
+    if (!journey) return reply;
+    return resend(request, reply, journey, 'signup', `${journey.base}/signup`, `${journey.base}/signup/code`);
+  });
+
+  async function resend(
+    request: JourneyRequest,
+    reply: FastifyReply,
+    journey: Journey,
+    purpose: CodePurpose,
+    startOver: string,
+    codePage: string,
+  ) {
+    const live = await codes.latest(journey.runtime.slug, journey.details.uid, purpose);
+    if (!live) return kit.seeOther(reply, startOver);
+    const sent = await sendCode(
+      request,
+      journey,
+      purpose,
+      { kind: live.kind, value: live.destination },
+      live.payload as unknown as SignupPayload | VerifyPayload,
+    );
+    if (!sent.ok)
+      return showCode(request, reply, journey, live, purpose, 502, {
+        error: sent.error,
+        errorVars: sent.vars,
+      });
+    return kit.seeOther(reply, `${codePage}?sent=again`);
+  }
+
+  // --- proving an identifier at login ------------------------------------------------------------
+
+  async function openVerify(request: JourneyRequest, reply: FastifyReply, post: boolean) {
+    const journey = await kit.open(request, reply, { post });
+    if (!journey) return undefined;
+    const live = await codes.latest(journey.runtime.slug, journey.details.uid, 'verify');
+    const prompt = journey.details.prompt.name;
+    if (!live || (prompt !== 'login' && prompt !== 'create')) {
+      kit.seeOther(reply, journey.base);
+      return undefined;
+    }
+    return { journey, live };
+  }
+
+  app.get<{ Params: Params }>('/t/:tenant/interaction/:uid/verify', async (request, reply) => {
+    const opened = await openVerify(request, reply, false);
+    if (!opened) return reply;
+    kit.rememberLanguage(request, reply);
+    return showCode(request, reply, opened.journey, opened.live, 'verify', 200);
+  });
+
+  app.post<{ Params: Params }>('/t/:tenant/interaction/:uid/verify', async (request, reply) => {
+    const opened = await openVerify(request, reply, true);
+    if (!opened) return reply;
+    const { journey, live } = opened;
+    const { runtime, details } = journey;
+    const checked = await codes.check(
+      runtime.slug,
+      details.uid,
+      'verify',
+      field(request.body, 'code', 20) ?? '',
+    );
+    if (!checked.ok) {
+      return showCode(request, reply, journey, live, 'verify', CODE_FAILURE_STATUS[checked.error], {
+        error: checked.error,
+      });
+    }
+    const payload = checked.value.payload as unknown as VerifyPayload;
+    if (payload.replace) {
+      const replaced = await accounts.replaceIdentifier(
+        runtime.slug,
+        payload.accountId,
+        payload.identifierId,
+        {
+          kind: checked.value.kind,
+          value: checked.value.destination,
+        },
+      );
+      if (!replaced.ok) {
+        return showCode(request, reply, journey, checked.value, 'verify', 409, { error: replaced.error });
+      }
+    } else {
+      await accounts.markIdentifierVerified(runtime.slug, payload.accountId, payload.identifierId);
+    }
+    return kit.finish(request, reply, journey, {
+      login: { accountId: payload.accountId, remember: payload.remember, amr: amrFor(checked.value.kind) },
+    });
+  });
+
+  app.post<{ Params: Params }>('/t/:tenant/interaction/:uid/verify/resend', async (request, reply) => {
+    const opened = await openVerify(request, reply, true);
+    if (!opened) return reply;
+    const { journey } = opened;
+    return resend(request, reply, journey, 'verify', journey.base, `${journey.base}/verify`);
+  });
+
+  app.post<{ Params: Params }>('/t/:tenant/interaction/:uid/verify/replace', async (request, reply) => {
+    const opened = await openVerify(request, reply, true);
+    if (!opened) return reply;
+    const { journey, live } = opened;
+    const typed = field(request.body, 'identifier', 254);
+    const identifier = readIdentifier(journey, typed);
+    if (!identifier.ok) {
+      return showCode(request, reply, journey, live, 'verify', 400, {
+        error: identifier.error,
+        errorVars: { tenant: journey.runtime.settings.displayName },
+        replaceValue: typed?.trim() ?? '',
+      });
+    }
+    const previous = live.payload as unknown as VerifyPayload;
+    const sent = await sendCode(request, journey, 'verify', identifier, { ...previous, replace: true });
+    if (!sent.ok) {
+      return showCode(request, reply, journey, live, 'verify', 502, {
+        error: sent.error,
+        errorVars: sent.vars,
+        replaceValue: typed?.trim() ?? '',
+      });
+    }
+    return kit.seeOther(reply, `${journey.base}/verify`);
+  });
+
+  return {
+    /** After a right password for an account with an unproved identifier: a code to it. */
+    startVerification(
+      request: JourneyRequest,
+      journey: Journey,
+      input: { accountId: string; identifier: IdentifierToVerify; remember: boolean },
+    ): Promise<Sent> {
+      return sendCode(
+        request,
+        journey,
+        'verify',
+        { kind: input.identifier.kind, value: input.identifier.value },
+        {
+          accountId: input.accountId,
+          identifierId: input.identifier.identifierId,
+          remember: input.remember,
+          replace: false,
+        },
+      );
+    },
+  };
+}
+
+export type CodeJourneys = ReturnType<typeof registerCodeJourneys>;

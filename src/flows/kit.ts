@@ -1,0 +1,138 @@
+// What every step of a journey inside an authorization request needs: the tenant, the
+// interaction the URL names, the CSRF check, the page context and the way back to oidc-provider.
+//
+// Rules enforced here:
+// - tenant: an unknown tenant is a localised 404, never a redirect.
+// - interaction: the interaction cookie must exist and belong to the uid in the URL.
+// - csrf: every POST carries the HMAC of its interaction uid, from a same-origin page.
+// - finish: a 303 back to oidc-provider, so the browser does not resend a form (RFC 9700 4.12).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../domain/errors.js';
+import type { SecretBox } from '../domain/secrets.js';
+import type { TenantSettings } from '../domain/tenants.js';
+import type { TenantRegistry, TenantRuntime } from '../oidc/registry.js';
+import { buildPageContext, rememberLanguageChoice } from '../server/http-context.js';
+import type { PageContext } from '../ui/layout.js';
+
+export type SendErrorPage = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: ErrorCode,
+  tenant?: TenantSettings,
+) => FastifyReply;
+
+export type Params = { tenant: string; uid: string };
+export type Details = Awaited<ReturnType<TenantRuntime['provider']['interactionDetails']>>;
+export type JourneyRequest = FastifyRequest<{ Params: Params }>;
+
+/** A request that passed the tenant and interaction checks. */
+export interface Journey {
+  runtime: TenantRuntime;
+  details: Details;
+  /** `/t/<tenant>/interaction/<uid>`: every step's URL starts here. */
+  base: string;
+}
+
+export interface KitDeps {
+  registry: TenantRegistry;
+  secrets: SecretBox;
+  production: boolean;
+  sendErrorPage: SendErrorPage;
+}
+
+export function createJourneyKit(deps: KitDeps) {
+  const { registry, secrets, sendErrorPage } = deps;
+  const csrfFor = (uid: string) => secrets.mac('csrf', `interaction:${uid}`);
+
+  function checkCsrf(request: JourneyRequest, runtime: TenantRuntime, reply: FastifyReply): boolean {
+    const body = request.body as Record<string, unknown> | undefined;
+    const token = typeof body?.csrf === 'string' ? body.csrf : '';
+    // Browsers send Sec-Fetch-Site on every POST; with Referrer-Policy no-referrer a same-origin
+    // form POST carries `Origin: null`, so Origin is only the fallback for clients without it.
+    const site = request.headers['sec-fetch-site'];
+    const origin = request.headers.origin;
+    const sameOrigin =
+      typeof site === 'string'
+        ? site === 'same-origin'
+        : !origin || origin === new URL(runtime.issuer).origin;
+    if (sameOrigin && secrets.macEquals('csrf', `interaction:${request.params.uid}`, token)) return true;
+    sendErrorPage(request, reply, 403, 'request.csrf', runtime.settings);
+    return false;
+  }
+
+  /** The tenant and interaction of a request, or undefined once an error page was sent. */
+  async function open(
+    request: JourneyRequest,
+    reply: FastifyReply,
+    options: { post?: boolean } = {},
+  ): Promise<Journey | undefined> {
+    const runtime = await registry.getTenant(request.params.tenant);
+    if (!runtime) {
+      sendErrorPage(request, reply, 404, 'tenant.not_found');
+      return undefined;
+    }
+    let details: Details | undefined;
+    try {
+      details = await runtime.provider.interactionDetails(request.raw, reply.raw);
+    } catch {
+      // No interaction cookie, or it expired: the same answer below.
+    }
+    if (!details || details.uid !== request.params.uid) {
+      sendErrorPage(request, reply, 400, 'interaction.expired', runtime.settings);
+      return undefined;
+    }
+    if (options.post && !checkCsrf(request, runtime, reply)) return undefined;
+    return { runtime, details, base: `/t/${runtime.slug}/interaction/${details.uid}` };
+  }
+
+  /** The page context; `path` is the page the language links return to. */
+  function page(request: FastifyRequest, journey: Journey, path: string): PageContext {
+    const context = buildPageContext(
+      { url: request.url, headers: request.headers },
+      journey.runtime.settings,
+      journey.details.params.ui_locales as string | undefined,
+    );
+    return { ...context, path };
+  }
+
+  function clientName(journey: Journey): string {
+    const id = String(journey.details.params.client_id);
+    return journey.runtime.clients.get(id)?.name ?? id;
+  }
+
+  function html(reply: FastifyReply, status: number, body: string) {
+    return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  }
+
+  /** Goes to `path` with GET (post/redirect/get: reloading a page never resends a form). */
+  function seeOther(reply: FastifyReply, path: string) {
+    return reply.code(303).header('cache-control', 'no-store').redirect(path, 303);
+  }
+
+  async function finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    journey: Journey,
+    result: Record<string, unknown>,
+  ) {
+    // prompt=create is answered by any login, whether the person signed up or already had an account.
+    const prompts = String(journey.details.params.prompt ?? '').split(' ');
+    const answer = prompts.includes('create') ? { create: {}, ...result } : result;
+    const returnTo = await journey.runtime.provider.interactionResult(request.raw, reply.raw, answer, {
+      mergeWithLastSubmission: false,
+    });
+    return seeOther(reply, returnTo);
+  }
+
+  /** A person's address for telling them where the code went: the IP of the request. */
+  const ipOf = (request: FastifyRequest) => request.ip;
+
+  /** A choice made with the language switch (`?lang=`) is kept in a cookie. */
+  const rememberLanguage = (request: FastifyRequest, reply: FastifyReply) =>
+    rememberLanguageChoice(request, reply, deps.production);
+
+  return { open, page, clientName, html, seeOther, finish, csrfFor, ipOf, rememberLanguage, sendErrorPage };
+}
+
+export type JourneyKit = ReturnType<typeof createJourneyKit>;

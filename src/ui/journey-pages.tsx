@@ -1,0 +1,237 @@
+// Pages of the journeys that send a code: sign-up, entering the code, proving an imported
+// identifier at first login, and "you already have an account". Same rules as pages.tsx:
+// a label and the right autocomplete on every field, a CSRF token in every form.
+import type { Child, FC } from 'hono/jsx';
+import type { MessageKey } from './i18n.js';
+import { Layout, type PageContext, renderDocument } from './layout.js';
+import { ErrorMessage } from './pages.js';
+
+interface FormError {
+  error?: MessageKey | undefined;
+  errorVars?: Record<string, string> | undefined;
+}
+
+const Csrf: FC<{ value: string }> = ({ value }) => <input type="hidden" name="csrf" value={value} />;
+
+/** The identifier field: its label and keyboard follow the kinds the tenant accepts. */
+const IdentifierField: FC<{
+  page: PageContext;
+  kinds: readonly ('email' | 'phone')[];
+  label?: MessageKey;
+  value: string;
+  hint: string;
+  invalid: boolean;
+}> = ({ page, kinds, label, value, hint, invalid }) => {
+  const only = kinds.length === 1 ? kinds[0] : undefined;
+  const labelKey: MessageKey =
+    label ??
+    (only === 'email'
+      ? 'signup.identifier_email'
+      : only === 'phone'
+        ? 'signup.identifier_phone'
+        : 'signup.identifier');
+  return (
+    <>
+      <label for="identifier">{page.t(labelKey)}</label>
+      <input
+        id="identifier"
+        name="identifier"
+        type={only === 'email' ? 'email' : only === 'phone' ? 'tel' : 'text'}
+        inputmode={only === 'phone' ? 'tel' : 'email'}
+        autocomplete={only === 'phone' ? 'tel' : only === 'email' ? 'email' : 'username'}
+        autocapitalize="none"
+        spellcheck={false}
+        required
+        maxlength={254}
+        value={value}
+        aria-invalid={invalid ? 'true' : undefined}
+        aria-describedby={invalid ? 'identifier-hint form-error' : 'identifier-hint'}
+        autofocus={!value || invalid}
+      />
+      <p class="hint" id="identifier-hint">
+        {hint}
+      </p>
+    </>
+  );
+};
+
+export interface SignupPageProps extends FormError {
+  page: PageContext;
+  action: string;
+  loginHref: string;
+  abortAction: string;
+  csrf: string;
+  clientName: string;
+  countryName: string;
+  kinds: readonly ('email' | 'phone')[];
+  minPasswordLength: number;
+  identifier?: string;
+  remember?: boolean;
+  /** Which field the error is about, to mark it invalid and focus it. */
+  errorField?: 'identifier' | 'password';
+}
+
+export function renderSignupPage(p: SignupPageProps): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('signup.title')}>
+      <h1>{t('signup.title')}</h1>
+      <p>{t('signup.lead', { tenant: p.page.tenantName, client: p.clientName })}</p>
+      <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
+      <form method="post" action={p.action} novalidate>
+        <Csrf value={p.csrf} />
+        <IdentifierField
+          page={p.page}
+          kinds={p.kinds}
+          value={p.identifier ?? ''}
+          hint={t('signup.identifier_hint', { country: p.countryName })}
+          invalid={p.errorField === 'identifier'}
+        />
+        <label for="password">{t('signup.password')}</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          required
+          minlength={p.minPasswordLength}
+          maxlength={1024}
+          aria-invalid={p.errorField === 'password' ? 'true' : undefined}
+          aria-describedby={p.errorField === 'password' ? 'password-hint form-error' : 'password-hint'}
+          autofocus={Boolean(p.identifier) && p.errorField !== 'identifier'}
+        />
+        <p class="hint" id="password-hint">
+          {t('signup.password_hint', { min: String(p.minPasswordLength) })}
+        </p>
+        <div class="check">
+          <input id="remember" name="remember" type="checkbox" value="on" checked={p.remember ?? false} />
+          <label for="remember">{t('login.remember')}</label>
+        </div>
+        <button type="submit">{t('signup.submit')}</button>
+      </form>
+      <p class="secondary">
+        <a href={p.loginHref} id="have-account">
+          {t('signup.have_account')}
+        </a>
+      </p>
+      <form method="post" action={p.abortAction} class="secondary">
+        <Csrf value={p.csrf} />
+        <button type="submit" class="link">
+          {t('login.cancel', { client: p.clientName })}
+        </button>
+      </form>
+    </Layout>,
+  );
+}
+
+export interface CodePageProps extends FormError {
+  page: PageContext;
+  title: MessageKey;
+  /** An extra paragraph before the "we sent a code" line (why the code is asked for). */
+  lead?: string;
+  kind: 'email' | 'phone';
+  destination: string;
+  action: string;
+  resendAction: string;
+  csrf: string;
+  /** Shown after "send a new code" worked. */
+  notice?: MessageKey;
+  /** A link to start over with another identifier (sign-up). */
+  changeHref?: string;
+  /** A form to put another identifier in place of this one (first login of an imported account). */
+  replace?: { action: string; kinds: readonly ('email' | 'phone')[]; countryName: string; value?: string };
+  children?: Child;
+}
+
+export function renderCodePage(p: CodePageProps): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t(p.title)}>
+      <h1>{t(p.title)}</h1>
+      {p.lead ? <p>{p.lead}</p> : null}
+      <p id="code-sent">
+        {t(p.kind === 'email' ? 'code.lead_email' : 'code.lead_phone', { destination: p.destination })}
+      </p>
+      {p.notice ? (
+        <p class="notice" role="status">
+          {t(p.notice)}
+        </p>
+      ) : null}
+      <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
+      <form method="post" action={p.action} novalidate>
+        <Csrf value={p.csrf} />
+        <label for="code">{t('code.label')}</label>
+        <input
+          id="code"
+          name="code"
+          type="text"
+          inputmode="numeric"
+          autocomplete="one-time-code"
+          pattern="[0-9 ]*"
+          required
+          maxlength={20}
+          aria-invalid={p.error ? 'true' : undefined}
+          aria-describedby={p.error ? 'code-hint form-error' : 'code-hint'}
+          autofocus
+        />
+        {p.kind === 'email' ? (
+          <p class="hint" id="code-hint">
+            {t('code.hint')}
+          </p>
+        ) : (
+          <span id="code-hint" hidden />
+        )}
+        <button type="submit">{t('code.submit')}</button>
+      </form>
+      <form method="post" action={p.resendAction} class="secondary">
+        <Csrf value={p.csrf} />
+        <button type="submit" class="link" id="resend">
+          {t('code.resend')}
+        </button>
+      </form>
+      {p.changeHref ? (
+        <p class="secondary">
+          <a href={p.changeHref}>{t('code.change_identifier')}</a>
+        </p>
+      ) : null}
+      {p.replace ? (
+        <section aria-labelledby="replace-title">
+          <h2 id="replace-title">{t('verify.replace_title')}</h2>
+          <form method="post" action={p.replace.action} novalidate>
+            <Csrf value={p.csrf} />
+            <IdentifierField
+              page={p.page}
+              kinds={p.replace.kinds}
+              label="verify.replace_label"
+              value={p.replace.value ?? ''}
+              hint={t('login.identifier_hint', { country: p.replace.countryName })}
+              invalid={false}
+            />
+            <button type="submit" class="secondary-button">
+              {t('verify.replace_submit')}
+            </button>
+          </form>
+        </section>
+      ) : null}
+    </Layout>,
+  );
+}
+
+export function renderAccountExistsPage(p: {
+  page: PageContext;
+  identifier: string;
+  loginHref: string;
+}): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('signup.exists_title')}>
+      <h1>{t('signup.exists_title')}</h1>
+      <p role="status">{t('signup.exists_lead', { identifier: p.identifier })}</p>
+      <p>
+        <a class="button" href={p.loginHref} id="exists-login">
+          {t('signup.exists_login', { identifier: p.identifier })}
+        </a>
+      </p>
+    </Layout>,
+  );
+}
