@@ -147,6 +147,8 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
     codes: core.codes,
     delivery: delivery as DeliveryService,
     hasher: core.hasher,
+    clock: core.clock,
+    oidcModels: core.repos.oidcModels,
     secrets: core.secrets,
     logger,
     plugins: (options.plugins ?? []).map((plugin) => (app: FastifyInstance) => plugin(app, vakt)),

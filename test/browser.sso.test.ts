@@ -261,7 +261,12 @@ for (const kind of databaseKinds) {
       const response = await submitLogin(page, DEMO_EMAIL, 'not-the-password');
       assert.equal(response.status(), 401);
       const alert = page.getByRole('alert');
-      assert.equal((await alert.textContent())?.trim(), NB.invalidCredentials);
+      // The message, then a link to the help page for it.
+      assert.equal((await alert.textContent())?.trim(), `${NB.invalidCredentials} Hjelp`);
+      assert.match(
+        (await alert.getByRole('link').getAttribute('href')) ?? '',
+        /^\/t\/demo\/help\/login-problems/,
+      );
       assert.equal(
         await page.getByLabel(NB.identifier, { exact: true }).inputValue(),
         DEMO_EMAIL,

@@ -57,9 +57,30 @@ describe('deployment configuration', () => {
           locales: ['nb', 'sv', 'en'],
           defaultCountry: 'NO',
           support: {},
+          help: {},
           identifierKinds: ['email', 'phone'],
           signup: true,
+          passwordPolicy: {
+            minLength: 8,
+            maxLength: 1024,
+            requireUppercase: false,
+            requireLowercase: false,
+            requireDigit: false,
+            requireSymbol: false,
+            refuseCommon: true,
+          },
           delivery: {},
+          codeLimits: {
+            perIdentifier: [
+              { seconds: 600, max: 3 },
+              { seconds: 86_400, max: 10 },
+            ],
+            perIp: [
+              { seconds: 600, max: 10 },
+              { seconds: 86_400, max: 50 },
+            ],
+            perCountry: [{ seconds: 3600, max: 1000 }],
+          },
           clients: [
             {
               id: 'web',

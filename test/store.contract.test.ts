@@ -51,7 +51,7 @@ for (const kind of databaseKinds) {
     });
 
     test('migrateToLatest applies the schema once; a second run is a no-op', async () => {
-      assert.deepEqual(firstMigration, ['0001_foundation', '0002_one_time_codes']);
+      assert.deepEqual(firstMigration, ['0001_foundation', '0002_one_time_codes', '0003_code_limits']);
       assert.deepEqual(await migrate(), []);
       assert.deepEqual(await repos.tenants.listTenants(), [], 'a second run does not touch data either');
     });
@@ -67,7 +67,11 @@ for (const kind of databaseKinds) {
       try {
         const migrateSecond = () =>
           migrateToLatest(secondStore.db as unknown as Kysely<unknown>, secondStore.dialect);
-        assert.deepEqual(await migrateSecond(), ['0001_foundation', '0002_one_time_codes']);
+        assert.deepEqual(await migrateSecond(), [
+          '0001_foundation',
+          '0002_one_time_codes',
+          '0003_code_limits',
+        ]);
         assert.deepEqual(await migrateSecond(), []);
         assert.deepEqual(await migrate(), [], 'the first schema is untouched');
       } finally {

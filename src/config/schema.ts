@@ -1,6 +1,7 @@
 // The deployment's configuration as code: tenants and their clients. One zod schema gives
 // the types, the validation at start-up (with the failing field named) and docs/configuration.md.
 import { z } from 'zod';
+import { HELP_TOPICS } from '../help/topics.js';
 
 export const SUPPORTED_LOCALES = ['nb', 'sv', 'en'] as const;
 export type Locale = (typeof SUPPORTED_LOCALES)[number];
@@ -126,6 +127,63 @@ export const deliverySchema = z
   })
   .strict();
 
+const limitWindow = z
+  .object({
+    seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .describe('Length of the sliding window in seconds.'),
+    max: z.number().int().min(1).max(100_000).describe('Codes allowed in the window.'),
+  })
+  .strict();
+
+export const codeLimitsSchema = z
+  .object({
+    perIdentifier: z
+      .array(limitWindow)
+      .default([
+        { seconds: 600, max: 3 },
+        { seconds: 86_400, max: 10 },
+      ])
+      .describe('Codes to one email address or phone number.'),
+    perIp: z
+      .array(limitWindow)
+      .default([
+        { seconds: 600, max: 10 },
+        { seconds: 86_400, max: 50 },
+      ])
+      .describe('Codes asked for from one IP address.'),
+    perCountry: z
+      .array(limitWindow)
+      .default([{ seconds: 3600, max: 1000 }])
+      .describe('SMS codes to numbers of one country (against SMS pumping to costly destinations).'),
+  })
+  .strict();
+
+// A help page's text from the config file: plain text only (paragraphs and bulleted lists as
+// data), which the pages escape, so a config file can never put markup or script on a page.
+const helpTextSchema = z
+  .object({
+    title: z.string().min(1).max(200).optional().describe('Replaces the heading.'),
+    body: z
+      .array(
+        z.union([
+          z.string().min(1).max(2000).describe('A paragraph.'),
+          z
+            .object({ list: z.array(z.string().min(1).max(1000)).min(1).max(30) })
+            .strict()
+            .describe('A bulleted list.'),
+        ]),
+      )
+      .min(1)
+      .max(50)
+      .optional()
+      .describe('Replaces the text: paragraphs and bulleted lists.'),
+  })
+  .strict();
+
 export const tenantSchema = z
   .object({
     slug: slug.describe('Identifies the tenant; the issuer is `<public URL>/t/<slug>`.'),
@@ -141,6 +199,23 @@ export const tenantSchema = z
       .default('NO')
       .describe('Country assumed for phone numbers typed without a prefix.'),
     support: supportContactsSchema.default({}).describe('Shown with unexpected errors.'),
+    // Plain text only (paragraphs and bulleted lists as data): the pages escape it, so a config
+    // file can never put markup or script on a hosted page.
+    help: z
+      .partialRecord(
+        z.enum(HELP_TOPICS),
+        z
+          .object({
+            nb: helpTextSchema.optional(),
+            sv: helpTextSchema.optional(),
+            en: helpTextSchema.optional(),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe(
+        `Replaces the text of help pages (\`/t/<slug>/help\`), per topic and language: \`${HELP_TOPICS.join('`, `')}\`, each with \`nb\`, \`sv\`, \`en\`: \`{ title, body }\`. \`body\` is a list of paragraphs (strings) and bulleted lists (\`{ list: [...] }\`); text only, no HTML. \`{tenant}\` becomes the display name. What is not given keeps the shipped text.`,
+      ),
     identifierKinds: z
       .array(z.enum(IDENTIFIER_KINDS))
       .min(1)
@@ -150,9 +225,53 @@ export const tenantSchema = z
       .boolean()
       .default(true)
       .describe('Whether people may create an account from the login page (and with `prompt=create`).'),
+    // NIST 800-63B-4 by default: 8 or more characters, no composition rules, common passwords
+    // refused. A tenant may ask for more, never for less, and no character is ever refused.
+    // (`prefault` parses `{}`, so every default below is filled in.)
+    passwordPolicy: z
+      .object({
+        minLength: z
+          .number()
+          .int()
+          .min(8, 'at least 8 (NIST 800-63B)')
+          .max(64)
+          .default(8)
+          .describe(
+            'Fewest characters (Unicode code points after NFC) a new password may have; 15 suits accounts with only a password.',
+          ),
+        maxLength: z
+          .number()
+          .int()
+          .min(64, 'at least 64 (NIST 800-63B)')
+          .max(4096)
+          .default(1024)
+          .describe('Most characters a new password may have; longer ones are refused, never cut.'),
+        requireUppercase: z
+          .boolean()
+          .default(false)
+          .describe('Require an upper-case letter (any script). NIST advises against composition rules.'),
+        requireLowercase: z.boolean().default(false).describe('Require a lower-case letter (any script).'),
+        requireDigit: z.boolean().default(false).describe('Require a digit (any script).'),
+        requireSymbol: z
+          .boolean()
+          .default(false)
+          .describe('Require a character that is neither a letter nor a digit (a space counts).'),
+        refuseCommon: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Refuse passwords on vakt's list of common and breached passwords, and the person's own identifiers or the tenant's name.",
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe('What a new password must be.'),
     delivery: deliverySchema
       .default({})
       .describe('How codes reach people; by default the deployment-wide settings from the environment.'),
+    codeLimits: codeLimitsSchema
+      .default(codeLimitsSchema.parse({}))
+      .describe('How many codes may be sent, per identifier, per IP address and per destination country.'),
     clients: z
       .array(clientSchema)
       .default([])
@@ -195,9 +314,24 @@ export const deploymentConfigSchema = z
     });
   });
 
+/** Every tenant field at its default, for code that builds a tenant's config (the demo, tests). */
+export function tenantDefaults(): Omit<TenantConfig, 'slug' | 'displayName' | 'clients'> {
+  const {
+    slug: _slug,
+    displayName: _name,
+    clients: _clients,
+    ...defaults
+  } = tenantSchema.parse({
+    slug: 'defaults',
+    displayName: 'defaults',
+  });
+  return defaults;
+}
+
 export type ClientConfig = z.infer<typeof clientSchema>;
 export type TenantConfig = z.infer<typeof tenantSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
 export type TokenLifetimes = z.infer<typeof tokenLifetimesSchema>;
 export type DeliveryConfig = z.infer<typeof deliverySchema>;
+export type CodeLimits = z.infer<typeof codeLimitsSchema>;
 export type IdentifierKindName = (typeof IDENTIFIER_KINDS)[number];

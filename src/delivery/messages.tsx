@@ -1,8 +1,14 @@
 // The words of a code message, in the person's language and naming the tenant: an email with a
 // plain-text and an HTML body, or an SMS ending in the WebOTP line browsers offer to autofill.
-import type { Translate } from '../ui/i18n.js';
+import type { MessageKey, Translate } from '../ui/i18n.js';
 import { translator } from '../ui/i18n.js';
-import type { CodeMessage } from './types.js';
+import type { CodeMessage, CodePurpose, NoticeMessage } from './types.js';
+
+const INTRO: Record<CodePurpose, MessageKey> = {
+  signup: 'mail.code_signup',
+  verify: 'mail.code_verify',
+  recovery: 'mail.code_recovery',
+};
 
 export interface ComposedEmail {
   subject: string;
@@ -14,7 +20,7 @@ function emailLines(t: Translate, message: CodeMessage) {
   const tenant = message.tenant.displayName;
   return {
     greeting: t('mail.greeting'),
-    intro: t(message.purpose === 'signup' ? 'mail.code_signup' : 'mail.code_verify', { tenant }),
+    intro: t(INTRO[message.purpose], { tenant }),
     validity: t('mail.code_validity'),
     ignore: t('mail.code_ignore'),
     signature: t('mail.signature', { tenant }),
@@ -77,4 +83,29 @@ export function composeSms(message: CodeMessage, publicUrl: string): string {
   const t = translator(message.locale);
   const text = t('sms.code', { code: message.code, tenant: message.tenant.displayName });
   return `${text}\n\n@${new URL(publicUrl).hostname} #${message.code}`;
+}
+
+/** A notice in plain words: the same text by email (with a subject) and by SMS. */
+export function composeNotice(message: NoticeMessage): ComposedEmail & { sms: string } {
+  const t = translator(message.locale);
+  const tenant = message.tenant.displayName;
+  const subject = t('notice.password_changed_subject', { tenant }).replace(/[\r\n]+/g, ' ');
+  const body = t('notice.password_changed', { tenant });
+  const text = [t('mail.greeting'), '', body, '', t('mail.signature', { tenant }), ''].join('\n');
+  const html =
+    '<!doctype html>' +
+    String(
+      <html lang={message.locale}>
+        <head>
+          <meta charset="utf-8" />
+          <title>{subject}</title>
+        </head>
+        <body style="margin:0;padding:24px;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:16px;line-height:1.5;color:#1b1b1b;background:#ffffff">
+          <p>{t('mail.greeting')}</p>
+          <p>{body}</p>
+          <p>{t('mail.signature', { tenant })}</p>
+        </body>
+      </html>,
+    );
+  return { subject, text, html, sms: body };
 }

@@ -18,7 +18,11 @@ const MessageItem: FC<{ page: PageContext; message: OutboxMessage }> = ({ page, 
     <li>
       <article>
         <h2>
-          <span data-code={message.code}>{message.code}</span>
+          {message.code ? (
+            <span data-code={message.code}>{message.code}</span>
+          ) : (
+            (message.subject ?? message.purpose)
+          )}
         </h2>
         <dl>
           <dt>{t('outbox.sent_at')}</dt>

@@ -11,7 +11,9 @@ export interface OutboxMessage {
   tenant: string;
   channel: Channel;
   to: string;
-  purpose: CodePurpose;
+  /** What the code is for, or `notice` for a message without one. */
+  purpose: CodePurpose | 'notice';
+  /** Empty for a notice. */
   code: string;
   /** Email only. */
   subject?: string;

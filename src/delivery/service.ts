@@ -5,11 +5,11 @@ import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { type Clock, systemClock } from '../domain/clock.js';
 import { createEmailSender } from './email.js';
-import { composeEmail, composeSms } from './messages.js';
+import { composeEmail, composeNotice, composeSms } from './messages.js';
 import { createOutbox, describeForConsole, type Outbox, type OutboxMessage } from './outbox.js';
 import { emailRouting, smsRouting } from './routing.js';
 import { sendSms } from './sms.js';
-import type { Channel, CodeMessage, DeliveryResult, DeliveryService } from './types.js';
+import type { Channel, CodeMessage, DeliveryResult, DeliveryService, NoticeMessage } from './types.js';
 
 export interface DeliveryDeps {
   settings: Pick<Settings, 'mode' | 'smtpUrl' | 'mailFrom' | 'smsWebhookUrls' | 'deliveryTimeoutMs'>;
@@ -45,15 +45,18 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
   const outbox = deps.outbox ?? (development ? createOutbox() : undefined);
   const email = createEmailSender({ timeoutMs: settings.deliveryTimeoutMs });
 
-  function toOutbox(message: CodeMessage, content: Pick<OutboxMessage, 'subject' | 'text' | 'html'>): void {
+  function toOutbox(
+    message: CodeMessage | NoticeMessage,
+    content: Pick<OutboxMessage, 'subject' | 'text' | 'html'>,
+  ): void {
     if (!outbox) return;
     const entry: OutboxMessage = {
       at: new Date(clock.now()).toISOString(),
       tenant: message.tenant.slug,
       channel: message.channel,
       to: message.to,
-      purpose: message.purpose,
-      code: message.code,
+      purpose: 'code' in message ? message.purpose : 'notice',
+      code: 'code' in message ? message.code : '',
       ...content,
     };
     outbox.record(entry);
@@ -95,8 +98,57 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
     return result;
   }
 
+  /** A notice goes where a code would, by the same routes; the outbox takes it where none is set. */
+  async function deliverNotice(message: NoticeMessage): Promise<DeliveryResult> {
+    const composed = composeNotice(message);
+    if (message.channel === 'email') {
+      const routing = emailRouting(message.tenant, settings, env);
+      if ('problem' in routing) {
+        if (!outbox) return { ok: false, reason: 'no SMTP server or sender is configured' };
+        toOutbox(message, composed);
+        return { ok: true };
+      }
+      const result = await email.send(routing.route, message.to, composed);
+      if (result.ok) toOutbox(message, composed);
+      return result;
+    }
+    const routing = smsRouting(message.tenant, settings);
+    if ('problem' in routing) {
+      if (!outbox) return { ok: false, reason: 'no SMS gateway is configured' };
+      toOutbox(message, { text: composed.sms });
+      return { ok: true };
+    }
+    const result = await sendSms(
+      routing.route.webhookUrls,
+      { to: message.to, text: composed.sms, tenant: message.tenant.slug, purpose: 'notice' },
+      settings.deliveryTimeoutMs,
+    );
+    if (result.ok) toOutbox(message, { text: composed.sms });
+    return result;
+  }
+
   return {
     outbox,
+    async sendNotice(message) {
+      let result: DeliveryResult;
+      try {
+        result = await deliverNotice(message);
+      } catch (error) {
+        result = { ok: false, reason: error instanceof Error ? error.message : String(error) };
+      }
+      if (!result.ok) {
+        logger.warn(
+          {
+            tenant: message.tenant.slug,
+            channel: message.channel,
+            to: maskDestination(message.to),
+            reason: result.reason,
+          },
+          'notice delivery failed',
+        );
+      }
+      return result;
+    },
     async sendCode(message) {
       let result: DeliveryResult;
       try {

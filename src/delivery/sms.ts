@@ -9,7 +9,8 @@ export interface SmsPayload {
   text: string;
   /** The tenant's slug. */
   tenant: string;
-  purpose: CodePurpose;
+  /** Why the message is sent: a code's purpose, or `notice`. */
+  purpose: CodePurpose | 'notice';
 }
 
 /**

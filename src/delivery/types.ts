@@ -6,7 +6,7 @@ import type { TenantSettings } from '../domain/tenants.js';
 export type Channel = 'email' | 'sms';
 
 /** Why a code is sent; named in the SMS webhook's JSON and in the email's wording. */
-export type CodePurpose = 'signup' | 'verify';
+export type CodePurpose = 'signup' | 'verify' | 'recovery';
 
 export interface CodeMessage {
   tenant: TenantSettings;
@@ -18,11 +18,22 @@ export interface CodeMessage {
   code: string;
 }
 
+/** A message without a code: telling a person something happened to their account. */
+export interface NoticeMessage {
+  tenant: TenantSettings;
+  channel: Channel;
+  to: string;
+  locale: Locale;
+  notice: 'password_changed';
+}
+
 export type DeliveryResult = { ok: true } | { ok: false; reason: string };
 
 export interface DeliveryService {
   /** Hands the code over to the channel; never throws. A failure is logged with its reason. */
   sendCode(message: CodeMessage): Promise<DeliveryResult>;
+  /** Sends a notice; never throws, failures are logged (a notice is not worth failing a request). */
+  sendNotice(message: NoticeMessage): Promise<DeliveryResult>;
   /** The channels this tenant can send on (its own settings, else the deployment's). */
   channels(tenant: TenantSettings): Set<Channel>;
 }

@@ -1,7 +1,7 @@
 // The development demo: a tenant `demo`, two first-party demo apps and a demo account.
 
 import type { Core } from '../composition.js';
-import type { DeploymentConfig } from '../config/schema.js';
+import { type DeploymentConfig, tenantDefaults } from '../config/schema.js';
 
 export const DEMO_TENANT = 'demo';
 export const DEMO_EMAIL = 'demo@vakt.example';
@@ -23,12 +23,8 @@ export function demoConfig(
   return {
     slug: DEMO_TENANT,
     displayName: 'vakt demo',
-    locales: ['nb', 'sv', 'en'],
-    defaultCountry: 'NO',
+    ...tenantDefaults(),
     support: { email: 'support@vakt.example', phone: '+47 800 00 000' },
-    identifierKinds: ['email', 'phone'],
-    signup: true,
-    delivery: {},
     clients: DEMO_APPS.map((app) => ({
       id: `demo-app-${app.key}`,
       name: app.name,

@@ -70,6 +70,18 @@ export interface AccountService {
     password: string,
   ): Promise<Result<PasswordLogin, LoginFailure>>;
   markIdentifierVerified(tenant: string, accountId: string, identifierId: string): Promise<void>;
+  /**
+   * Where a reset code may go for what a person typed: the account's verified identifiers
+   * (ASVS 6.6.1: codes only to proved destinations), or undefined for an unknown identifier.
+   */
+  recoveryTargets(
+    tenant: string,
+    kind: 'email' | 'phone',
+    value: string,
+  ): Promise<{ accountId: string; targets: IdentifierToVerify[] } | undefined>;
+  /** Sets a new password (already checked against the policy), auditing it. */
+  setPassword(tenant: string, accountId: string, password: string, reason: 'reset' | 'change'): Promise<void>;
+  listVerifiedIdentifiers(accountId: string): Promise<IdentifierToVerify[]>;
   /** Replaces an unproved identifier by one just proved with a code. */
   replaceIdentifier(
     tenant: string,
@@ -235,6 +247,27 @@ export function createAccountService(deps: {
         detail: { method: 'password' },
       });
       return ok(toVerify ? { accountId, toVerify } : { accountId });
+    },
+
+    async recoveryTargets(tenant, kind, value) {
+      const row = await repos.accounts.findIdentifier(tenant, kind, value);
+      if (!row) return undefined;
+      const targets = await this.listVerifiedIdentifiers(row.account_id);
+      return targets.length > 0 ? { accountId: row.account_id, targets } : undefined;
+    },
+
+    async listVerifiedIdentifiers(accountId) {
+      // Email addresses first, then numbers, each in the order they were added.
+      return (await repos.accounts.listIdentifiers(accountId))
+        .filter((i) => i.verified_at !== null)
+        .sort((a, b) => Number(a.kind === 'phone') - Number(b.kind === 'phone'))
+        .map((i) => ({ identifierId: i.id, kind: i.kind, value: i.value }));
+    },
+
+    async setPassword(tenant, accountId, password, reason) {
+      const now = clock.now();
+      await repos.accounts.setPasswordHash(accountId, await hasher.hash(password), now);
+      await repos.audit.recordEvent({ tenant, accountId, type: `password.${reason}`, at: now });
     },
 
     async markIdentifierVerified(tenant, accountId, identifierId) {

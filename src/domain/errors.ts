@@ -30,7 +30,16 @@ export const ERROR_CODES = [
   'password.missing',
   'password.too_short',
   'password.too_long',
+  'password.common',
+  'password.needs_uppercase',
+  'password.needs_lowercase',
+  'password.needs_digit',
+  'password.needs_symbol',
   'signup.disabled',
+  'recovery.expired',
+  'recovery.choice_missing',
+  'password.update_failed',
+  'code.too_many_requests',
   'server.unexpected',
 ] as const;
 

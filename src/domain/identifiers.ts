@@ -50,3 +50,17 @@ export function displayIdentifier(kind: IdentifierKind, value: string): string {
   if (kind === 'email') return value;
   return parsePhoneNumberFromString(value)?.formatInternational() ?? value;
 }
+
+/**
+ * Enough of an identifier for its owner to recognise it, not enough to learn it:
+ * `k•••@example.com`, `+47 ••• •• 567`.
+ */
+export function maskIdentifier(kind: IdentifierKind, value: string): string {
+  if (kind === 'email') {
+    const at = value.lastIndexOf('@');
+    return `${[...value.slice(0, at)][0] ?? ''}•••${value.slice(at)}`;
+  }
+  const phone = parsePhoneNumberFromString(value);
+  const national = phone?.nationalNumber ?? value;
+  return `+${phone?.countryCallingCode ?? ''} ••• •• ${national.slice(-3)}`;
+}

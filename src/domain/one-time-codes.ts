@@ -3,6 +3,8 @@
 // once, bound to the journey that asked for it, and at most 5 tries, counted in the database
 // before each comparison so that concurrent guesses cannot get more.
 import { randomInt, randomUUID } from 'node:crypto';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import type { CodeLimits } from '../config/schema.js';
 import type { Repositories } from '../store/index.js';
 import type { OneTimeCodeRow } from '../store/one-time-code-repository.js';
 import type { Clock } from './clock.js';
@@ -55,7 +57,20 @@ export interface LiveCode {
   expiresAt: number;
 }
 
+/** A refused request to send a code: how long until one more fits in the limits. */
+export interface LimitRefusal {
+  retryAfterSeconds: number;
+}
+
 export interface CodeService {
+  /**
+   * Whether one more code may be sent to this destination from this IP (ASVS 2.4.1, 6.6.3).
+   * Only sent codes count, so a failed delivery costs nothing; it is all reads, no hashing.
+   */
+  checkLimits(
+    limits: CodeLimits,
+    request: Pick<CodeRequest, 'tenant' | 'kind' | 'destination' | 'ip'>,
+  ): Promise<LimitRefusal | undefined>;
   /** Writes a code that is not live until `markSent`; a failed delivery calls `discard`. */
   create(request: CodeRequest): Promise<PendingCode>;
   markSent(pending: PendingCode): Promise<void>;
@@ -95,6 +110,32 @@ export function createCodeService(deps: {
   });
 
   return {
+    async checkLimits(limits, request) {
+      const now = clock.now();
+      const country = countryOf(request);
+      const checks: [
+        'destination' | 'ip' | 'destination_country',
+        string | null | undefined,
+        CodeLimits['perIp'],
+      ][] = [
+        ['destination', request.destination, limits.perIdentifier],
+        ['ip', request.ip, limits.perIp],
+        ['destination_country', country, limits.perCountry],
+      ];
+      let wait = 0;
+      for (const [by, value, windows] of checks) {
+        if (!value) continue;
+        for (const window of windows) {
+          const sent = await repos.codes.sentSince(request.tenant, by, value, now - window.seconds * 1000);
+          if (sent.length < window.max) continue;
+          // The window frees a place when the oldest code that fills it leaves it.
+          const oldest = sent[sent.length - window.max]!;
+          wait = Math.max(wait, oldest + window.seconds * 1000 - now);
+        }
+      }
+      return wait > 0 ? { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) } : undefined;
+    },
+
     async create(request) {
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       const now = clock.now();
@@ -106,6 +147,7 @@ export function createCodeService(deps: {
         purpose: request.purpose,
         kind: request.kind,
         destination: request.destination,
+        destination_country: countryOf(request),
         code_hash: hashOf(request.tenant, request.destination, code),
         attempts: 0,
         max_attempts: CODE_MAX_ATTEMPTS,
@@ -179,4 +221,10 @@ export function createCodeService(deps: {
 
     deleteOld: () => repos.codes.deleteOlderThan(clock.now() - CODE_RETENTION_MS),
   };
+}
+
+/** The country of a phone destination; email has none. */
+function countryOf(request: Pick<CodeRequest, 'kind' | 'destination'>): string | null {
+  if (request.kind !== 'phone') return null;
+  return parsePhoneNumberFromString(request.destination)?.country ?? null;
 }

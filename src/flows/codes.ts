@@ -12,9 +12,14 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService, IdentifierToVerify } from '../domain/accounts.js';
 import type { ErrorCode } from '../domain/errors.js';
-import { displayIdentifier, type IdentifierKind, normaliseIdentifier } from '../domain/identifiers.js';
+import {
+  displayIdentifier,
+  type IdentifierKind,
+  maskIdentifier,
+  normaliseIdentifier,
+} from '../domain/identifiers.js';
 import type { CodeCheckFailure, CodePurpose, CodeService, LiveCode } from '../domain/one-time-codes.js';
-import { checkNewPassword, DEFAULT_PASSWORD_POLICY } from '../domain/password-policy.js';
+import { checkNewPassword, passwordPolicyFor, policyVars } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { MessageKey } from '../ui/i18n.js';
 import { renderAccountExistsPage, renderCodePage, renderSignupPage } from '../ui/journey-pages.js';
@@ -29,10 +34,13 @@ export interface CodeJourneysDeps {
   hasher: PasswordHasher;
 }
 
-type Sent = { ok: true } | { ok: false; error: ErrorCode; vars: Record<string, string> };
+/** A code was sent, or why not: with the status to answer and, for a limit, when to retry. */
+export type Sent =
+  | { ok: true }
+  | { ok: false; error: ErrorCode; vars: Record<string, string>; status: number; retryAfter?: number };
 
 /** What each failed code check answers with. */
-const CODE_FAILURE_STATUS: Record<CodeCheckFailure, number> = {
+export const CODE_FAILURE_STATUS: Record<CodeCheckFailure, number> = {
   'code.malformed': 400,
   'code.missing': 400,
   'code.invalid': 401,
@@ -48,6 +56,13 @@ interface SignupPayload {
   remember: boolean;
 }
 
+/** A reset code's journey: the account (null for an unknown identifier: a decoy). */
+export interface RecoveryPayload {
+  accountId: string | null;
+}
+
+type Payload = SignupPayload | VerifyPayload | RecoveryPayload;
+
 interface VerifyPayload {
   accountId: string;
   /** The unproved identifier this journey is about. */
@@ -57,7 +72,25 @@ interface VerifyPayload {
   replace: boolean;
 }
 
-const field = (body: unknown, name: string, max: number): string | undefined => {
+/** A new password as typed: any length reaches the policy, which says "too long" (the body is capped anyway). */
+export const passwordField = (body: unknown): string => {
+  const value = (body as Record<string, unknown> | undefined)?.password;
+  return typeof value === 'string' ? value : '';
+};
+
+/** Where each journey's code is entered, and where a new one is asked for. */
+const CODE_STEP: Record<CodePurpose, (base: string) => string> = {
+  signup: (base) => `${base}/signup/code`,
+  verify: (base) => `${base}/verify`,
+  recovery: (base) => `${base}/forgot/code`,
+};
+const RESEND_STEP: Record<CodePurpose, (base: string) => string> = {
+  signup: (base) => `${base}/signup/resend`,
+  verify: (base) => `${base}/verify/resend`,
+  recovery: (base) => `${base}/forgot/resend`,
+};
+
+export const field = (body: unknown, name: string, max: number): string | undefined => {
   const value = (body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' && value.length <= max ? value : undefined;
 };
@@ -65,24 +98,51 @@ const field = (body: unknown, name: string, max: number): string | undefined => 
 export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDeps) {
   const { kit, accounts, codes, delivery, hasher } = deps;
 
-  /** Sends a code for this journey; an undelivered code is removed again. */
+  /**
+   * Sends a code for this journey, within the tenant's limits; an undelivered code is removed
+   * again. The payload is made only after the limit check, so a refused request hashes nothing.
+   * A decoy (recovery for an unknown identifier) is written as sent but goes nowhere.
+   */
   async function sendCode(
     request: JourneyRequest,
+    reply: FastifyReply,
     journey: Journey,
     purpose: CodePurpose,
     target: { kind: IdentifierKind; value: string },
-    payload: SignupPayload | VerifyPayload,
+    payload: Payload | (() => Promise<Payload>),
+    options: { decoy?: boolean } = {},
   ): Promise<Sent> {
     const { runtime } = journey;
+    const ip = kit.ipOf(request);
+    const refused = await codes.checkLimits(runtime.settings.codeLimits, {
+      tenant: runtime.slug,
+      kind: target.kind,
+      destination: target.value,
+      ip,
+    });
+    if (refused) {
+      reply.header('retry-after', String(refused.retryAfterSeconds));
+      return {
+        ok: false,
+        error: 'code.too_many_requests',
+        vars: { minutes: String(Math.ceil(refused.retryAfterSeconds / 60)) },
+        status: 429,
+        retryAfter: refused.retryAfterSeconds,
+      };
+    }
     const pending = await codes.create({
       tenant: runtime.slug,
       journey: journey.details.uid,
       purpose,
       kind: target.kind,
       destination: target.value,
-      payload: { ...payload },
-      ip: kit.ipOf(request),
+      payload: { ...(typeof payload === 'function' ? await payload() : payload) },
+      ip,
     });
+    if (options.decoy) {
+      await codes.markSent(pending);
+      return { ok: true };
+    }
     const locale = kit.page(request, journey, journey.base).locale;
     const result = await delivery.sendCode({
       tenant: runtime.settings,
@@ -98,6 +158,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         ok: false,
         error: target.kind === 'email' ? 'delivery.failed_email' : 'delivery.failed_sms',
         vars: { destination: displayIdentifier(target.kind, target.value) },
+        status: 502,
       };
     }
     await codes.markSent(pending);
@@ -154,7 +215,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         clientName: kit.clientName(journey),
         countryName: countryName(page.locale, runtime.settings.defaultCountry),
         kinds: runtime.settings.identifierKinds,
-        minPasswordLength: DEFAULT_PASSWORD_POLICY.minLength,
+        passwordPolicy: passwordPolicyFor(runtime.settings),
         identifier: extra.identifier ?? (details.params.login_hint as string | undefined) ?? '',
         ...(extra.remember !== undefined ? { remember: extra.remember } : {}),
         ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
@@ -173,23 +234,31 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     extra: { error?: ErrorCode; errorVars?: Record<string, string>; replaceValue?: string } = {},
   ) {
     const { runtime, details, base } = journey;
-    const step = purpose === 'signup' ? `${base}/signup/code` : `${base}/verify`;
+    const step = CODE_STEP[purpose](base);
     const page = kit.page(request, journey, step);
     const query = request.query as Record<string, unknown> | undefined;
-    const destination = displayIdentifier(live.kind, live.destination);
+    // A reset code goes to an address the person may not have typed: show it masked.
+    const destination =
+      purpose === 'recovery'
+        ? maskIdentifier(live.kind, live.destination)
+        : displayIdentifier(live.kind, live.destination);
     const common = {
       page,
       kind: live.kind,
       destination,
       action: step,
-      resendAction: purpose === 'signup' ? `${base}/signup/resend` : `${base}/verify/resend`,
+      resendAction: RESEND_STEP[purpose](base),
       csrf: kit.csrfFor(details.uid),
       ...(query?.sent === 'again' && !extra.error ? { notice: 'code.resent' as MessageKey } : {}),
       ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
     };
     const body =
-      purpose === 'signup'
-        ? renderCodePage({ ...common, title: 'code.title', changeHref: `${base}/signup` })
+      purpose !== 'verify'
+        ? renderCodePage({
+            ...common,
+            title: 'code.title',
+            changeHref: `${base}/${purpose === 'signup' ? 'signup' : 'forgot'}`,
+          })
         : renderCodePage({
             ...common,
             title: live.kind === 'email' ? 'verify.title_email' : 'verify.title_phone',
@@ -231,7 +300,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     const journey = await openSignup(request, reply, true);
     if (!journey) return reply;
     const typed = field(request.body, 'identifier', 254);
-    const password = field(request.body, 'password', 4096) ?? '';
+    const password = passwordField(request.body);
     const remember = field(request.body, 'remember', 2) === 'on';
     const identifier = readIdentifier(journey, typed);
     const keep = { identifier: typed?.trim() ?? '', remember };
@@ -244,22 +313,26 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         errorField: 'identifier',
       });
     }
-    const policy = DEFAULT_PASSWORD_POLICY;
-    const checked = checkNewPassword(password, policy);
+    const policy = passwordPolicyFor(journey.runtime.settings);
+    // NIST 800-63B: the person's own identifier and the service's name are refused as passwords too.
+    const checked = checkNewPassword(password, policy, {
+      identifiers: [identifier.value],
+      tenantName: journey.runtime.settings.displayName,
+    });
     if (!checked.ok) {
       return showSignup(request, reply, journey, 400, {
         ...keep,
         error: checked.error,
-        errorVars: { min: String(policy.minLength), max: String(policy.maxLength) },
+        errorVars: policyVars(policy),
         errorField: 'password',
       });
     }
-    const sent = await sendCode(request, journey, 'signup', identifier, {
+    const sent = await sendCode(request, reply, journey, 'signup', identifier, async () => ({
       passwordHash: await hasher.hash(password),
       remember,
-    });
+    }));
     if (!sent.ok) {
-      return showSignup(request, reply, journey, 502, {
+      return showSignup(request, reply, journey, sent.status, {
         ...keep,
         error: sent.error,
         errorVars: sent.vars,
@@ -340,15 +413,19 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
   ) {
     const live = await codes.latest(journey.runtime.slug, journey.details.uid, purpose);
     if (!live) return kit.seeOther(reply, startOver);
+    // A reset for an unknown identifier stays a decoy: the same steps, nothing sent.
+    const decoy = purpose === 'recovery' && !live.payload.accountId;
     const sent = await sendCode(
       request,
+      reply,
       journey,
       purpose,
       { kind: live.kind, value: live.destination },
-      live.payload as unknown as SignupPayload | VerifyPayload,
+      live.payload as unknown as Payload,
+      { decoy },
     );
     if (!sent.ok)
-      return showCode(request, reply, journey, live, purpose, 502, {
+      return showCode(request, reply, journey, live, purpose, sent.status, {
         error: sent.error,
         errorVars: sent.vars,
       });
@@ -435,9 +512,12 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
       });
     }
     const previous = live.payload as unknown as VerifyPayload;
-    const sent = await sendCode(request, journey, 'verify', identifier, { ...previous, replace: true });
+    const sent = await sendCode(request, reply, journey, 'verify', identifier, {
+      ...previous,
+      replace: true,
+    });
     if (!sent.ok) {
-      return showCode(request, reply, journey, live, 'verify', 502, {
+      return showCode(request, reply, journey, live, 'verify', sent.status, {
         error: sent.error,
         errorVars: sent.vars,
         replaceValue: typed?.trim() ?? '',
@@ -447,14 +527,21 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
   });
 
   return {
+    sendCode,
+    showCode,
+    resend,
+    readIdentifier,
+    amrFor,
     /** After a right password for an account with an unproved identifier: a code to it. */
     startVerification(
       request: JourneyRequest,
+      reply: FastifyReply,
       journey: Journey,
       input: { accountId: string; identifier: IdentifierToVerify; remember: boolean },
     ): Promise<Sent> {
       return sendCode(
         request,
+        reply,
         journey,
         'verify',
         { kind: input.identifier.kind, value: input.identifier.value },

@@ -62,6 +62,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         ...(extra.remember !== undefined ? { remember: extra.remember } : {}),
         ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
         ...(runtime.settings.signup ? { signupHref: `${base}/signup` } : {}),
+        forgotHref: `${base}/forgot`,
       }),
     );
   }
@@ -156,13 +157,13 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     }
     const { accountId, toVerify } = result.value;
     if (toVerify) {
-      const sent = await codeJourneys.startVerification(request, journey, {
+      const sent = await codeJourneys.startVerification(request, reply, journey, {
         accountId,
         identifier: toVerify,
         remember: remember === 'on',
       });
       if (!sent.ok) {
-        return showLogin(request, reply, journey, 502, {
+        return showLogin(request, reply, journey, sent.status, {
           error: sent.error,
           errorVars: sent.vars,
           identifier,

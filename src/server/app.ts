@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService } from '../domain/accounts.js';
+import type { Clock } from '../domain/clock.js';
 import { AppError, type ErrorCode } from '../domain/errors.js';
 import type { CodeService } from '../domain/one-time-codes.js';
 import type { PasswordHasher } from '../domain/passwords.js';
@@ -21,7 +22,10 @@ import type { TenantSettings } from '../domain/tenants.js';
 import { registerCodeJourneys } from '../flows/codes.js';
 import { registerInteractionRoutes } from '../flows/interaction.js';
 import { createJourneyKit } from '../flows/kit.js';
+import { registerRecovery } from '../flows/recovery.js';
+import { registerHelpRoutes } from '../help/routes.js';
 import type { TenantRegistry } from '../oidc/registry.js';
+import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import { renderErrorPage } from '../ui/pages.js';
 import { buildPageContext } from './http-context.js';
 import { setSecurityHeaders } from './security-headers.js';
@@ -34,6 +38,8 @@ export interface ServerDeps {
   codes: CodeService;
   delivery: DeliveryService;
   hasher: PasswordHasher;
+  clock: Clock;
+  oidcModels: OidcModelRepository;
   secrets: SecretBox;
   logger: Logger;
   /** Extra routes, such as the development demo and outbox. */
@@ -117,6 +123,18 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       hasher: deps.hasher,
     });
     registerInteractionRoutes(pages, { kit, accounts: deps.accounts, codeJourneys });
+    registerHelpRoutes(pages, { registry, sendErrorPage });
+    registerRecovery(pages, {
+      kit,
+      accounts: deps.accounts,
+      codes: deps.codes,
+      codeJourneys,
+      delivery: deps.delivery,
+      secrets: deps.secrets,
+      clock: deps.clock,
+      oidcModels: deps.oidcModels,
+      log: logger,
+    });
   });
 
   // Everything else under /t/<tenant>/ is oidc-provider's. Its body is left unread for it.

@@ -33,7 +33,7 @@ function header(value: string | string[] | undefined): string | undefined {
 
 export function buildPageContext(
   request: PageRequest,
-  tenant: Pick<TenantSettings, 'displayName' | 'locales'> | undefined,
+  tenant: (Pick<TenantSettings, 'displayName' | 'locales'> & { slug?: string }) | undefined,
   uiLocales?: string,
 ): PageContext {
   const url = new URL(request.url, 'http://x');
@@ -47,6 +47,7 @@ export function buildPageContext(
     locale,
     t: translator(locale),
     tenantName: tenant?.displayName ?? 'vakt',
+    ...(tenant?.slug ? { tenantSlug: tenant.slug } : {}),
     locales: offered,
     path: url.pathname + url.search,
   };

@@ -1,4 +1,5 @@
 // Accounts, their identifiers and their password credential.
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AccountTable, CredentialTable, Database, IdentifierTable } from './schema.js';
 
@@ -24,6 +25,8 @@ export interface AccountRepository {
   ): Promise<'replaced' | 'identifier_taken'>;
   findPasswordHash(accountId: string): Promise<string | undefined>;
   updatePasswordHash(accountId: string, hash: string, now: number): Promise<void>;
+  /** Sets the password, creating the credential for an account that had none. */
+  setPasswordHash(accountId: string, hash: string, now: number): Promise<void>;
   countAccounts(tenant: string): Promise<number>;
 }
 
@@ -130,6 +133,28 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
         .where('account_id', '=', accountId)
         .where('kind', '=', 'password')
         .execute();
+    },
+    async setPasswordHash(accountId, hash, now) {
+      await db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('credentials')
+          .set({ secret_hash: hash, updated_at: now })
+          .where('account_id', '=', accountId)
+          .where('kind', '=', 'password')
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) > 0) return;
+        await trx
+          .insertInto('credentials')
+          .values({
+            id: randomUUID(),
+            account_id: accountId,
+            kind: 'password',
+            secret_hash: hash,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+      });
     },
     async countAccounts(tenant) {
       const row = await db

@@ -191,6 +191,22 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_code_limits': {
+      async up(db: Kysely<unknown>) {
+        // Limits on sending codes count sent rows per destination, per IP and per country.
+        await db.schema.alterTable('one_time_codes').addColumn('destination_country', 'text').execute();
+        await db.schema
+          .createIndex('one_time_codes_ip')
+          .on('one_time_codes')
+          .columns(['tenant_slug', 'ip', 'created_at'])
+          .execute();
+        await db.schema
+          .createIndex('one_time_codes_country')
+          .on('one_time_codes')
+          .columns(['tenant_slug', 'destination_country', 'created_at'])
+          .execute();
+      },
+    },
   };
 }
 

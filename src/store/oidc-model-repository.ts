@@ -22,6 +22,11 @@ export interface OidcModelRepository {
   consumeModel(tenant: string, model: string, id: string, now: number): Promise<void>;
   destroyModel(tenant: string, model: string, id: string): Promise<void>;
   revokeModelsByGrantId(tenant: string, grantId: string): Promise<void>;
+  /**
+   * Ends everything an account holds in a tenant: sessions, grants, codes and tokens (not
+   * interactions, so a journey in progress can still finish). Returns how many rows went.
+   */
+  revokeAccount(tenant: string, accountId: string): Promise<number>;
   deleteExpiredModels(now: number): Promise<number>;
 }
 
@@ -71,6 +76,17 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
         .where('model', '=', model)
         .where('id', '=', id)
         .execute();
+    },
+    async revokeAccount(tenant, accountId) {
+      // Account ids are UUIDs, so the JSON text match cannot be fooled by quoting.
+      if (!/^[0-9a-f-]{36}$/.test(accountId)) return 0;
+      const result = await db
+        .deleteFrom('oidc_models')
+        .where('tenant_slug', '=', tenant)
+        .where('model', '!=', 'Interaction')
+        .where('payload', 'like', `%"accountId":"${accountId}"%`)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async revokeModelsByGrantId(tenant, grantId) {
       await db

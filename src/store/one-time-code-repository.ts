@@ -31,6 +31,13 @@ export interface OneTimeCodeRepository {
     since: number,
   ): Promise<boolean>;
   findById(id: string): Promise<OneTimeCodeRow | undefined>;
+  /** Sent codes of a tenant since a time, by destination, IP or country: their creation times, oldest first. */
+  sentSince(
+    tenant: string,
+    by: 'destination' | 'ip' | 'destination_country',
+    value: string,
+    since: number,
+  ): Promise<number[]>;
   deleteOlderThan(before: number): Promise<number>;
 }
 
@@ -104,6 +111,18 @@ export function createOneTimeCodeRepository(db: Kysely<Database>): OneTimeCodeRe
         .where('sent_at', 'is not', null)
         .executeTakeFirst();
       return row !== undefined;
+    },
+    async sentSince(tenant, by, value, since) {
+      const rows = await db
+        .selectFrom('one_time_codes')
+        .select('created_at')
+        .where('tenant_slug', '=', tenant)
+        .where(by, '=', value)
+        .where('created_at', '>', since)
+        .where('sent_at', 'is not', null)
+        .orderBy('created_at')
+        .execute();
+      return rows.map((row) => row.created_at);
     },
     findById: (id) => db.selectFrom('one_time_codes').selectAll().where('id', '=', id).executeTakeFirst(),
     async deleteOlderThan(before) {

@@ -114,10 +114,12 @@ export interface OneTimeCodeTable {
   tenant_slug: string;
   /** What asked for the code (an interaction uid): a code works only there. */
   journey: string;
-  purpose: 'signup' | 'verify';
+  purpose: 'signup' | 'verify' | 'recovery';
   kind: 'email' | 'phone';
   /** The normalised identifier the code went to. */
   destination: string;
+  /** ISO country of a phone destination (for limits per destination country); null for email. */
+  destination_country: string | null;
   /** HMAC of tenant, destination and code under a key derived from the deployment secret. */
   code_hash: string;
   attempts: number;

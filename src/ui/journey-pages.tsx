@@ -2,6 +2,7 @@
 // identifier at first login, and "you already have an account". Same rules as pages.tsx:
 // a label and the right autocomplete on every field, a CSRF token in every form.
 import type { Child, FC } from 'hono/jsx';
+import type { PasswordPolicy } from '../domain/password-policy.js';
 import type { MessageKey } from './i18n.js';
 import { Layout, type PageContext, renderDocument } from './layout.js';
 import { ErrorMessage } from './pages.js';
@@ -55,6 +56,27 @@ const IdentifierField: FC<{
   );
 };
 
+/**
+ * What a new password must be, said before the person types it: the length, and the composition
+ * rules the tenant asked for (none by default), joined as the page's language joins a list.
+ */
+export const PasswordHint: FC<{ page: PageContext; policy: PasswordPolicy }> = ({ page, policy }) => {
+  const rules = (
+    [
+      [policy.requireUppercase, 'password.rule_uppercase'],
+      [policy.requireLowercase, 'password.rule_lowercase'],
+      [policy.requireDigit, 'password.rule_digit'],
+      [policy.requireSymbol, 'password.rule_symbol'],
+    ] as const
+  )
+    .filter(([required]) => required)
+    .map(([, key]) => page.t(key));
+  const length = page.t('signup.password_hint', { min: String(policy.minLength) });
+  if (rules.length === 0) return <>{length}</>;
+  const list = new Intl.ListFormat(page.locale, { type: 'conjunction' }).format(rules);
+  return <>{`${length} ${page.t('password.rules', { rules: list })}`}</>;
+};
+
 export interface SignupPageProps extends FormError {
   page: PageContext;
   action: string;
@@ -64,7 +86,7 @@ export interface SignupPageProps extends FormError {
   clientName: string;
   countryName: string;
   kinds: readonly ('email' | 'phone')[];
-  minPasswordLength: number;
+  passwordPolicy: PasswordPolicy;
   identifier?: string;
   remember?: boolean;
   /** Which field the error is about, to mark it invalid and focus it. */
@@ -94,14 +116,13 @@ export function renderSignupPage(p: SignupPageProps): string {
           type="password"
           autocomplete="new-password"
           required
-          minlength={p.minPasswordLength}
-          maxlength={1024}
+          minlength={p.passwordPolicy.minLength}
           aria-invalid={p.errorField === 'password' ? 'true' : undefined}
           aria-describedby={p.errorField === 'password' ? 'password-hint form-error' : 'password-hint'}
           autofocus={Boolean(p.identifier) && p.errorField !== 'identifier'}
         />
         <p class="hint" id="password-hint">
-          {t('signup.password_hint', { min: String(p.minPasswordLength) })}
+          <PasswordHint page={p.page} policy={p.passwordPolicy} />
         </p>
         <div class="check">
           <input id="remember" name="remember" type="checkbox" value="on" checked={p.remember ?? false} />
@@ -232,6 +253,128 @@ export function renderAccountExistsPage(p: {
           {t('signup.exists_login', { identifier: p.identifier })}
         </a>
       </p>
+    </Layout>,
+  );
+}
+
+export interface RecoveryStartProps extends FormError {
+  page: PageContext;
+  action: string;
+  loginHref: string;
+  csrf: string;
+  countryName: string;
+  kinds: readonly ('email' | 'phone')[];
+  identifier?: string;
+}
+
+export function renderRecoveryStartPage(p: RecoveryStartProps): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('recovery.title')}>
+      <h1>{t('recovery.title')}</h1>
+      <p>{t('recovery.lead')}</p>
+      <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
+      <form method="post" action={p.action} novalidate>
+        <Csrf value={p.csrf} />
+        <IdentifierField
+          page={p.page}
+          kinds={p.kinds}
+          value={p.identifier ?? ''}
+          hint={t('login.identifier_hint', { country: p.countryName })}
+          invalid={Boolean(p.error)}
+        />
+        <button type="submit">{t('recovery.submit')}</button>
+      </form>
+      <p class="secondary">
+        <a href={p.loginHref}>{t('signup.have_account')}</a>
+      </p>
+    </Layout>,
+  );
+}
+
+export interface RecoveryChooseProps extends FormError {
+  page: PageContext;
+  action: string;
+  csrf: string;
+  /** Sealed journey state, handed back with the choice. */
+  state: string;
+  options: { kind: 'email' | 'phone'; masked: string }[];
+}
+
+export function renderRecoveryChoosePage(p: RecoveryChooseProps): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('recovery.choose_title')}>
+      <h1>{t('recovery.choose_title')}</h1>
+      <p>{t('recovery.choose_lead')}</p>
+      <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
+      <form method="post" action={p.action}>
+        <Csrf value={p.csrf} />
+        <input type="hidden" name="state" value={p.state} />
+        <fieldset>
+          <legend class="visually-hidden">{t('recovery.choose_title')}</legend>
+          {p.options.map((option, index) => (
+            <div class="check">
+              <input
+                id={`choice-${index}`}
+                name="choice"
+                type="radio"
+                value={String(index)}
+                checked={index === 0}
+                required
+              />
+              <label for={`choice-${index}`}>{option.masked}</label>
+            </div>
+          ))}
+        </fieldset>
+        <button type="submit">{t('recovery.send')}</button>
+      </form>
+    </Layout>,
+  );
+}
+
+export interface NewPasswordProps extends FormError {
+  page: PageContext;
+  action: string;
+  csrf: string;
+  /** Sealed proof that the code was right, handed back with the password. */
+  proof: string;
+  passwordPolicy: PasswordPolicy;
+  /** A hidden username field lets password managers store the new password for the right account. */
+  username: string;
+}
+
+export function renderNewPasswordPage(p: NewPasswordProps): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('recovery.password_title')}>
+      <h1>{t('recovery.password_title')}</h1>
+      <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
+      <form method="post" action={p.action} novalidate>
+        <Csrf value={p.csrf} />
+        <input type="hidden" name="proof" value={p.proof} />
+        <input type="text" name="username" autocomplete="username" value={p.username} hidden readonly />
+        <label for="password">{t('recovery.password_label')}</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          required
+          minlength={p.passwordPolicy.minLength}
+          aria-invalid={p.error ? 'true' : undefined}
+          aria-describedby={p.error ? 'password-hint form-error' : 'password-hint'}
+          autofocus
+        />
+        <p class="hint" id="password-hint">
+          <PasswordHint page={p.page} policy={p.passwordPolicy} />
+        </p>
+        <div class="check">
+          <input id="end-sessions" name="end_sessions" type="checkbox" value="on" checked />
+          <label for="end-sessions">{t('recovery.end_sessions')}</label>
+        </div>
+        <button type="submit">{t('recovery.password_submit')}</button>
+      </form>
     </Layout>,
   );
 }

@@ -8,6 +8,8 @@ export interface PageContext {
   locale: Locale;
   t: Translate;
   tenantName: string;
+  /** The tenant whose page this is, for links to its help pages. */
+  tenantSlug?: string;
   /** Languages the tenant offers, for the switch. */
   locales: readonly Locale[];
   /** The current path, to build the language-switch links. */

@@ -2,6 +2,8 @@
 // every form posts back with a CSRF token; messages a person must notice are role="alert".
 import { raw } from 'hono/html';
 import type { FC } from 'hono/jsx';
+import type { ErrorCode } from '../domain/errors.js';
+import { HELP_FOR_ERROR, helpLink } from '../help/topics.js';
 import type { MessageKey } from './i18n.js';
 import { Layout, type PageContext, renderDocument } from './layout.js';
 
@@ -17,6 +19,8 @@ export interface LoginPageProps {
   error?: MessageKey;
   /** Where "Create an account" leads, when the tenant lets people sign up. */
   signupHref?: string;
+  /** Where "Forgot your password?" leads. */
+  forgotHref?: string;
 }
 
 export const ErrorMessage: FC<{
@@ -27,8 +31,23 @@ export const ErrorMessage: FC<{
   error ? (
     <p class="error" role="alert" id="form-error">
       {page.t(error, vars)}
+      <HelpLink page={page} error={error} />
     </p>
   ) : null;
+
+/** "Help" beside an error message that has a help topic, in the page's language. */
+const HelpLink: FC<{ page: PageContext; error: MessageKey }> = ({ page, error }) => {
+  const topic = HELP_FOR_ERROR[error as ErrorCode];
+  if (!topic || !page.tenantSlug) return null;
+  return (
+    <>
+      {' '}
+      <a href={helpLink(page.tenantSlug, topic, page.locale)} class="help-link">
+        {page.t('help.link')}
+      </a>
+    </>
+  );
+};
 
 export function renderLoginPage(p: LoginPageProps): string {
   const { t } = p.page;
@@ -73,6 +92,13 @@ export function renderLoginPage(p: LoginPageProps): string {
         </div>
         <button type="submit">{t('login.submit')}</button>
       </form>
+      {p.forgotHref ? (
+        <p class="secondary">
+          <a href={p.forgotHref} id="forgot-password">
+            {t('login.forgot')}
+          </a>
+        </p>
+      ) : null}
       {p.signupHref ? (
         <p class="secondary">
           {t('login.no_account', { tenant: p.page.tenantName })}{' '}
@@ -146,6 +172,7 @@ export function renderErrorPage(p: ErrorPageProps): string {
       <h1>{t('error.title')}</h1>
       <p role="alert" data-error={p.error}>
         {t(p.error)}
+        <HelpLink page={p.page} error={p.error} />
       </p>
       {p.detail ? (
         <p class="hint">

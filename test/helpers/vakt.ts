@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVakt, type Vakt, type VaktOptions } from '../../src/composition.js';
-import type { DeploymentConfig } from '../../src/config/schema.js';
+import { type DeploymentConfig, tenantDefaults } from '../../src/config/schema.js';
 import { loadSettings, type Mode } from '../../src/config/settings.js';
 import type { DatabaseKind, TestDatabase } from './databases.js';
 
@@ -17,12 +17,10 @@ export function testTenant(
   return {
     slug: 'acme',
     displayName: 'Acme',
-    locales: ['nb', 'sv', 'en'],
-    defaultCountry: 'NO',
+    ...tenantDefaults(),
     support: { email: 'help@acme.example' },
-    identifierKinds: ['email', 'phone'],
-    signup: true,
-    delivery: {},
+    // Every test request comes from 127.0.0.1: only the limit tests keep a per-IP limit.
+    codeLimits: { ...tenantDefaults().codeLimits, perIp: [{ seconds: 600, max: 100_000 }] },
     clients: [
       {
         id: 'web',

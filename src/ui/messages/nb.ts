@@ -102,6 +102,18 @@ export const nb: Record<MessageKey, string> = {
   'password.too_short': 'Passordet er for kort: bruk minst {min} tegn.',
   'password.too_long': 'Passordet er for langt: bruk høyst {max} tegn.',
   'signup.disabled': 'Nye kontoer kan ikke opprettes her. Kontakt tjenesten du kom fra.',
+  'password.common':
+    'Velg et annet passord: dette er blant passordene som ofte brukes eller har lekket ut, eller det er din egen e-postadresse, ditt eget nummer eller navnet på tjenesten, så angripere prøver det først. Noen ord som ikke hører sammen, er et godt passord.',
+  'password.needs_uppercase': 'Passordet må ha minst én stor bokstav, for eksempel A eller Ø.',
+  'password.needs_lowercase': 'Passordet må ha minst én liten bokstav, for eksempel a eller ø.',
+  'password.needs_digit': 'Passordet må ha minst ett siffer, for eksempel 7.',
+  'password.needs_symbol':
+    'Passordet må ha minst ett tegn som ikke er en bokstav eller et siffer, for eksempel mellomrom, - eller !.',
+  'password.rules': 'Det må også inneholde {rules}.',
+  'password.rule_uppercase': 'en stor bokstav',
+  'password.rule_lowercase': 'en liten bokstav',
+  'password.rule_digit': 'et siffer',
+  'password.rule_symbol': 'et tegn som ikke er en bokstav eller et siffer',
   'mail.code_subject': '{code} er koden din for {tenant}',
   'mail.greeting': 'Hei,',
   'mail.code_signup': 'Bruk denne koden for å opprette kontoen din hos {tenant}:',
@@ -111,6 +123,20 @@ export const nb: Record<MessageKey, string> = {
     'Ba du ikke om den? Da kan du se bort fra denne meldingen: ingen kommer inn på en konto med adressen din uten koden.',
   'mail.signature': 'Hilsen {tenant}',
   'sms.code': '{code} er koden din for {tenant}. Den er gyldig i 10 minutter. Gi den aldri til noen.',
+  'help.title': 'Hjelp',
+  'help.lead': 'Svar på vanlige spørsmål om innlogging med {tenant}.',
+  'help.questions': 'Vanlige spørsmål',
+  'help.errors': 'Feilmeldinger',
+  'help.errors_lead': 'Velg meldingen du fikk, så ser du hva du kan gjøre videre.',
+  'help.all_topics': 'Alle hjelpeemner',
+  'help.more': 'Trenger du mer hjelp?',
+  'help.contact_lead': 'Kontakt kundeservice for {tenant}:',
+  'help.no_contacts':
+    'Kontakt appen eller tjenesten du kom fra: de kan hjelpe deg eller fortelle deg hvor du kan henvende deg.',
+  'help.email': 'E-post',
+  'help.phone': 'Telefon',
+  'help.web': 'Nettside',
+  'help.link': 'Hjelp',
   'outbox.title': 'Utboks',
   'outbox.lead':
     'All e-post og SMS vakt ville ha sendt. I utviklingsmodus forlater ingenting denne maskinen.',
@@ -122,6 +148,30 @@ export const nb: Record<MessageKey, string> = {
   'outbox.message': 'Melding',
   'demo.signup': 'Opprett konto',
   'demo.outbox': 'Koder sendt på e-post og SMS vises i utboksen: {url}',
+  'mail.code_recovery': 'Bruk denne koden for å velge et nytt passord hos {tenant}:',
+  'notice.password_changed_subject': 'Passordet ditt hos {tenant} er endret',
+  'notice.password_changed':
+    'Passordet for kontoen din hos {tenant} ble nettopp endret. Var det deg, er alt i orden. Hvis ikke: velg «Glemt passordet?» på innloggingssiden med en gang, og kontakt kundeservice.',
+  'login.forgot': 'Glemt passordet?',
+  'recovery.title': 'Glemt passordet?',
+  'recovery.lead':
+    'Skriv inn e-postadressen eller mobilnummeret du logger inn med. Vi sender deg en kode slik at du kan velge et nytt passord.',
+  'recovery.submit': 'Fortsett',
+  'recovery.choose_title': 'Hvor skal vi sende koden?',
+  'recovery.choose_lead':
+    'Velg en av adressene og numrene på kontoen din. Er telefonen låst eller borte, velg en e-postadresse.',
+  'recovery.send': 'Send koden',
+  'recovery.password_title': 'Velg et nytt passord',
+  'recovery.password_label': 'Nytt passord',
+  'recovery.end_sessions': 'Logg ut på alle andre enheter og apper',
+  'recovery.password_submit': 'Lagre passordet og logg inn',
+  'recovery.expired':
+    'Denne tilbakestillingen har gått ut eller er allerede brukt. Start på nytt fra «Glemt passordet?».',
+  'recovery.choice_missing': 'Velg hvor vi skal sende koden.',
+  'password.update_failed':
+    'Vi kunne ikke oppdatere passordet ditt. Det gamle passordet virker fortsatt. Prøv igjen om litt.',
+  'code.too_many_requests':
+    'Du har bedt om for mange koder på for kort tid. Vent {minutes} minutter og prøv igjen.',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'To demotjenester deler én innlogging. Logg inn på den ene, og åpne så den andre: du er allerede innlogget.',

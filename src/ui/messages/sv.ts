@@ -106,6 +106,18 @@ export const sv: Record<MessageKey, string> = {
   'password.too_short': 'Lösenordet är för kort: använd minst {min} tecken.',
   'password.too_long': 'Lösenordet är för långt: använd högst {max} tecken.',
   'signup.disabled': 'Nya konton kan inte skapas här. Kontakta tjänsten du kom från.',
+  'password.common':
+    'Välj ett annat lösenord: det här finns bland lösenorden som ofta används eller har läckt ut, eller så är det din egen e-postadress, ditt eget nummer eller tjänstens namn, så angripare provar det först. Några ord som inte hör ihop är ett bra lösenord.',
+  'password.needs_uppercase': 'Lösenordet måste ha minst en stor bokstav, till exempel A eller Ö.',
+  'password.needs_lowercase': 'Lösenordet måste ha minst en liten bokstav, till exempel a eller ö.',
+  'password.needs_digit': 'Lösenordet måste ha minst en siffra, till exempel 7.',
+  'password.needs_symbol':
+    'Lösenordet måste ha minst ett tecken som inte är en bokstav eller en siffra, till exempel mellanslag, - eller !.',
+  'password.rules': 'Det måste också innehålla {rules}.',
+  'password.rule_uppercase': 'en stor bokstav',
+  'password.rule_lowercase': 'en liten bokstav',
+  'password.rule_digit': 'en siffra',
+  'password.rule_symbol': 'ett tecken som inte är en bokstav eller en siffra',
   'mail.code_subject': '{code} är din kod för {tenant}',
   'mail.greeting': 'Hej,',
   'mail.code_signup': 'Använd den här koden för att skapa ditt konto hos {tenant}:',
@@ -115,6 +127,20 @@ export const sv: Record<MessageKey, string> = {
     'Bad du inte om den? Då kan du bortse från det här meddelandet: ingen kommer in på ett konto med din adress utan koden.',
   'mail.signature': 'Hälsningar, {tenant}',
   'sms.code': '{code} är din kod för {tenant}. Den gäller i 10 minuter. Ge den aldrig till någon.',
+  'help.title': 'Hjälp',
+  'help.lead': 'Svar på vanliga frågor om inloggning med {tenant}.',
+  'help.questions': 'Vanliga frågor',
+  'help.errors': 'Felmeddelanden',
+  'help.errors_lead': 'Välj meddelandet du fick för att se vad du kan göra.',
+  'help.all_topics': 'Alla hjälpavsnitt',
+  'help.more': 'Behöver du mer hjälp?',
+  'help.contact_lead': 'Kontakta kundtjänst för {tenant}:',
+  'help.no_contacts':
+    'Kontakta appen eller tjänsten du kom från: de kan hjälpa dig eller berätta vart du kan vända dig.',
+  'help.email': 'E-post',
+  'help.phone': 'Telefon',
+  'help.web': 'Webbplats',
+  'help.link': 'Hjälp',
   'outbox.title': 'Utkorg',
   'outbox.lead':
     'All e-post och alla sms som vakt skulle ha skickat. I utvecklingsläge lämnar inget den här datorn.',
@@ -126,6 +152,30 @@ export const sv: Record<MessageKey, string> = {
   'outbox.message': 'Meddelande',
   'demo.signup': 'Skapa konto',
   'demo.outbox': 'Koder som skickas via e-post och sms visas i utkorgen: {url}',
+  'mail.code_recovery': 'Använd den här koden för att välja ett nytt lösenord hos {tenant}:',
+  'notice.password_changed_subject': 'Ditt lösenord hos {tenant} har ändrats',
+  'notice.password_changed':
+    'Lösenordet för ditt konto hos {tenant} har just ändrats. Var det du är allt i sin ordning. Om inte: välj ”Glömt lösenordet?” på inloggningssidan med en gång och kontakta kundtjänst.',
+  'login.forgot': 'Glömt lösenordet?',
+  'recovery.title': 'Glömt lösenordet?',
+  'recovery.lead':
+    'Ange e-postadressen eller mobilnumret du loggar in med. Vi skickar en kod så att du kan välja ett nytt lösenord.',
+  'recovery.submit': 'Fortsätt',
+  'recovery.choose_title': 'Vart ska vi skicka koden?',
+  'recovery.choose_lead':
+    'Välj en av adresserna och numren på ditt konto. Är telefonen låst eller borta, välj en e-postadress.',
+  'recovery.send': 'Skicka koden',
+  'recovery.password_title': 'Välj ett nytt lösenord',
+  'recovery.password_label': 'Nytt lösenord',
+  'recovery.end_sessions': 'Logga ut på alla andra enheter och appar',
+  'recovery.password_submit': 'Spara lösenordet och logga in',
+  'recovery.expired':
+    'Den här återställningen har gått ut eller har redan använts. Börja om från ”Glömt lösenordet?”.',
+  'recovery.choice_missing': 'Välj vart vi ska skicka koden.',
+  'password.update_failed':
+    'Vi kunde inte uppdatera ditt lösenord. Ditt gamla lösenord fungerar fortfarande. Försök igen om en stund.',
+  'code.too_many_requests':
+    'Du har begärt för många koder på för kort tid. Vänta {minutes} minuter och försök igen.',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'Två demotjänster delar en inloggning. Logga in på den ena och öppna sedan den andra: du är redan inloggad.',

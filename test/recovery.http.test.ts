@@ -1,0 +1,313 @@
+// "Forgot your password?" and the limits on sending codes, over HTTP against a real vakt with a
+// real SMTP server and a real SMS gateway, on SQLite and PostgreSQL; an openid-client relying
+// party shows that "log out on all other devices" also kills refresh tokens.
+// Cites: ASVS 6.3.7 (notify after a reset), 6.6.1 (codes only to verified destinations),
+// 7.4.3 (end other sessions after a password change), 2.4.1 and 6.6.3 (limits per identifier,
+// IP and destination country, with Retry-After), 6.3.8 / 6.4 (no enumeration through reset),
+// NIST 800-63B (out-of-band codes rate-limited).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import * as oidc from 'openid-client';
+import { codeLimitsSchema } from '../src/config/schema.js';
+import { createManualClock } from '../src/domain/clock.js';
+import { databaseKinds } from './helpers/databases.js';
+import { formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { logInThroughPage } from './helpers/login.js';
+import { type Mailbox, startMailbox } from './helpers/mailbox.js';
+import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
+import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+
+const SECRET = 'web-secret-0123456789-0123456789-0123';
+
+function alertOf(page: Response): string {
+  const match = /role="alert"[^>]*>([^<]*)</.exec(page.body);
+  return (match?.[1] ?? '')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .trim();
+}
+
+for (const kind of databaseKinds) {
+  describe(`password recovery and code limits on ${kind.name}`, { skip: kind.skip, timeout: 120_000 }, () => {
+    let running: RunningVakt;
+    let mailbox: Mailbox;
+    let sms: SmsGateway;
+    let config: oidc.Configuration;
+    const clock = createManualClock();
+    const defaults = codeLimitsSchema.parse({});
+
+    before(async () => {
+      mailbox = await startMailbox();
+      sms = await startSmsGateway();
+      running = await startVakt(kind, {
+        clock,
+        env: {
+          VAKT_SMTP_URL: mailbox.url,
+          VAKT_MAIL_FROM: 'Acme ID <id@acme.example>',
+          VAKT_SMS_WEBHOOK_URL: sms.url,
+        },
+        config: {
+          tenants: [
+            testTenant(),
+            testTenant({ slug: 'perip', codeLimits: { ...defaults, perIp: [{ seconds: 600, max: 2 }] } }),
+            testTenant({
+              slug: 'country',
+              codeLimits: {
+                ...defaults,
+                perIp: [{ seconds: 600, max: 1000 }],
+                perCountry: [{ seconds: 3600, max: 1 }],
+              },
+            }),
+          ],
+        },
+      });
+      config = await oidc.discovery(new URL(running.issuer), 'web', SECRET, oidc.ClientSecretBasic(SECRET), {
+        execute: [oidc.allowInsecureRequests],
+      });
+    });
+
+    after(async () => {
+      await running?.stop();
+      await mailbox?.close();
+      await sms?.close();
+    });
+
+    const english = () => new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
+
+    async function authorization(tenant = 'acme', extra: Record<string, string> = {}) {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const url = new URL(`${running.url}/t/${tenant}/auth`);
+      url.search = new URLSearchParams({
+        client_id: 'web',
+        response_type: 'code',
+        redirect_uri: `${RP}/callback`,
+        scope: 'openid email phone offline_access',
+        prompt: 'consent',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        ...extra,
+      }).toString();
+      return { url: url.href, verifier, state };
+    }
+
+    async function submit(agent: UserAgent, page: Response, contains: string, form: Record<string, string>) {
+      const action = new URL(formAction(page.body, contains), running.url).href;
+      return agent.request(action, { form: { csrf: formField(page.body, 'csrf'), ...form } });
+    }
+
+    /** From the login page's "Forgot your password?" to the page that asks where the code goes. */
+    async function forgot(agent: UserAgent, identifier: string, tenant = 'acme') {
+      const auth = await authorization(tenant);
+      const login = await agent.follow(auth.url, running.url);
+      const link = /href="([^"]*\/forgot)" id="forgot-password"/.exec(login.body);
+      assert.ok(link, 'the login page links to "Forgot your password?"');
+      const start = await agent.request(new URL(link[1]!, running.url).href);
+      assert.equal(start.status, 200);
+      const choose = await submit(agent, start, '/forgot', { identifier });
+      assert.equal(choose.status, 200, alertOf(choose));
+      return { auth, choose };
+    }
+
+    async function choose(agent: UserAgent, page: Response, index: number) {
+      return submit(agent, page, '/forgot/send', {
+        state: formField(page.body, 'state'),
+        choice: String(index),
+      });
+    }
+
+    async function follow(agent: UserAgent, response: Response) {
+      return agent.request(new URL(response.headers.get('location')!, running.url).href);
+    }
+
+    const masked = (page: Response) =>
+      [...page.body.matchAll(/<label for="choice-\d+">([^<]+)</g)].map((m) => m[1]);
+
+    async function account(emails: string[], phones: string[], password: string) {
+      const created = await running.vakt.accounts.createAccount({
+        tenant: 'acme',
+        defaultCountry: 'NO',
+        emails,
+        phones,
+        password,
+        verified: true,
+      });
+      assert.ok(created.ok);
+    }
+
+    async function passwordLogin(identifier: string, password: string) {
+      const agent = english();
+      const login = await agent.follow((await authorization()).url, running.url);
+      return submit(agent, login, '/login', { identifier, password });
+    }
+
+    test('reset by SMS: masked choices, code, new password, logged in; old password gone; email told; other sessions ended', async () => {
+      const old = randomPassword();
+      await account(['kari.reset@example.com'], ['+4793456700'], old);
+      // A session elsewhere, with a refresh token, before the reset.
+      const elsewhere = await authorization();
+      const { callback } = await logInThroughPage(new UserAgent(), elsewhere.url, {
+        identifier: 'kari.reset@example.com',
+        password: old,
+      });
+      const before = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: elsewhere.verifier,
+        expectedState: elsewhere.state,
+      });
+      assert.ok(before.refresh_token);
+
+      const agent = english();
+      const { auth, choose: page } = await forgot(agent, 'kari.reset@example.com');
+      assert.deepEqual(masked(page), ['k•••@example.com', '+47 ••• •• 700']);
+      const phoneIndex = masked(page).indexOf('+47 ••• •• 700');
+      const sent = await choose(agent, page, phoneIndex);
+      assert.equal(sent.status, 303);
+      const codePage = await follow(agent, sent);
+      assert.match(codePage.body, /\+47 ••• •• 700/, 'the code page shows where the code went, masked');
+      assert.equal(sms.last('+4793456700')?.purpose, 'recovery');
+
+      const passwordPage = await submit(agent, codePage, '/forgot/code', { code: sms.code('+4793456700') });
+      assert.equal(passwordPage.status, 200);
+      assert.match(passwordPage.body, /autocomplete="new-password"/);
+      const weak = await submit(agent, passwordPage, '/forgot/password', {
+        proof: formField(passwordPage.body, 'proof'),
+        password: 'short',
+      });
+      assert.equal(weak.status, 400);
+      assert.match(alertOf(weak), /too short/);
+
+      const fresh = `${randomPassword()} ny`;
+      const mailsBefore = mailbox.messages.length;
+      const done = await agent.follow(
+        new URL(formAction(weak.body, '/forgot/password'), running.url).href,
+        running.url,
+        {
+          form: {
+            csrf: formField(weak.body, 'csrf'),
+            proof: formField(weak.body, 'proof'),
+            password: fresh,
+            end_sessions: 'on',
+          },
+        },
+      );
+      assert.ok(done.status >= 300 && done.status < 400, `${done.status}: ${alertOf(done)}`);
+      const back = new URL(done.headers.get('location')!);
+      assert.equal(back.origin + back.pathname, `${RP}/callback`);
+      const tokens = await oidc.authorizationCodeGrant(config, back, {
+        pkceCodeVerifier: auth.verifier,
+        expectedState: auth.state,
+      });
+      assert.deepEqual(tokens.claims()?.amr, ['pwd', 'sms']);
+
+      // The other channel was told (ASVS 6.3.7); the one the code went to was not bothered twice.
+      const notice = mailbox.messages.slice(mailsBefore).find((m) => m.to.includes('kari.reset@example.com'));
+      assert.ok(notice, 'a notice went to the email address');
+      assert.match(notice.subject, /password .* was changed/i);
+      assert.doesNotMatch(notice.text, /\b\d{6}\b/, 'a notice carries no code');
+
+      assert.equal((await passwordLogin('kari.reset@example.com', old)).status, 401);
+      assert.equal((await passwordLogin('kari.reset@example.com', fresh)).status, 303);
+      // ASVS 7.4.3: the session elsewhere ended, and its refresh token with it.
+      await assert.rejects(
+        oidc.refreshTokenGrant(config, before.refresh_token!),
+        (error: oidc.ResponseBodyError) => error.error === 'invalid_grant',
+      );
+    });
+
+    test('an unknown identifier goes through the same screens, and nothing is sent', async () => {
+      const agent = english();
+      const sentBefore = mailbox.messages.length + sms.messages.length;
+      const { choose: page } = await forgot(agent, 'nobody.here@example.com');
+      assert.deepEqual(masked(page), ['n•••@example.com']);
+      const sent = await choose(agent, page, 0);
+      assert.equal(sent.status, 303);
+      const codePage = await follow(agent, sent);
+      assert.equal(codePage.status, 200);
+      assert.match(codePage.body, /n•••@example\.com/);
+      const tried = await submit(agent, codePage, '/forgot/code', { code: '123456' });
+      assert.equal(tried.status, 401);
+      assert.equal(alertOf(tried), 'That code is wrong. Check the latest message from us and try again.');
+      assert.equal(mailbox.messages.length + sms.messages.length, sentBefore, 'nothing left vakt');
+    });
+
+    test('a tampered or foreign choice is refused with a message, not a 500', async () => {
+      const agent = english();
+      const { choose: page } = await forgot(agent, 'nobody.either@example.com');
+      const tampered = await submit(agent, page, '/forgot/send', { state: 'v1.AAAA.BBBB.CCCC', choice: '0' });
+      assert.equal(tampered.status, 400);
+      assert.match(alertOf(tampered), /expired or was already used/);
+      const outOfRange = await submit(agent, page, '/forgot/send', {
+        state: formField(page.body, 'state'),
+        choice: '7',
+      });
+      assert.equal(outOfRange.status, 400);
+      assert.equal(alertOf(outOfRange), 'Choose where we should send the code.');
+    });
+
+    test('per identifier: the 4th code in 10 minutes is refused with 429 and Retry-After; later it works again', async () => {
+      await account(['limit.me@example.com'], [], randomPassword());
+      const agent = english();
+      const { choose: page } = await forgot(agent, 'limit.me@example.com');
+      for (let i = 1; i <= 3; i++) assert.equal((await choose(agent, page, 0)).status, 303, `code ${i}`);
+      const mails = mailbox.messages.length;
+      const refused = await choose(agent, page, 0);
+      assert.equal(refused.status, 429);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      assert.ok(retryAfter > 0 && retryAfter <= 600, `Retry-After ${retryAfter}`);
+      assert.equal(
+        alertOf(refused),
+        `You have requested too many codes in too short a time. Wait ${Math.ceil(retryAfter / 60)} minutes and try again.`,
+      );
+      assert.equal(mailbox.messages.length, mails, 'a refused request sends nothing');
+      clock.advance(retryAfter * 1000);
+      // The choice page itself has expired by now (10 minutes): the person starts again.
+      assert.equal((await choose(agent, page, 0)).status, 400);
+      const again = await forgot(agent, 'limit.me@example.com');
+      assert.equal((await choose(agent, again.choose, 0)).status, 303, 'the window moved on');
+    });
+
+    test('a failed delivery is not charged to the limit', async () => {
+      await account(['flaky@example.com'], [], randomPassword());
+      const agent = english();
+      const { choose: page } = await forgot(agent, 'flaky@example.com');
+      mailbox.refusing = true;
+      try {
+        for (let i = 0; i < 4; i++) {
+          const failed = await choose(agent, page, 0);
+          assert.equal(failed.status, 502);
+          assert.match(alertOf(failed), /^We were unable to send you a code/);
+        }
+      } finally {
+        mailbox.refusing = false;
+      }
+      assert.equal((await choose(agent, page, 0)).status, 303, 'four failures cost nothing');
+    });
+
+    test('per IP address: different identifiers from one address are limited too', async () => {
+      const agent = english();
+      for (const [i, email] of ['ip.one@example.com', 'ip.two@example.com'].entries()) {
+        const { choose: page } = await forgot(agent, email, 'perip');
+        assert.equal((await choose(agent, page, 0)).status, 303, `code ${i + 1}`);
+      }
+      const { choose: page } = await forgot(agent, 'ip.three@example.com', 'perip');
+      const refused = await choose(agent, page, 0);
+      assert.equal(refused.status, 429);
+      assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    });
+
+    test('per destination country: SMS pumping to one country is stopped, other countries still get codes', async () => {
+      const agent = english();
+      const first = await forgot(agent, '+46 70 111 22 33', 'country');
+      assert.equal((await choose(agent, first.choose, 0)).status, 303);
+      const second = await forgot(agent, '+46 70 111 22 44', 'country');
+      assert.equal(
+        (await choose(agent, second.choose, 0)).status,
+        429,
+        'a second Swedish number within the hour',
+      );
+      const norwegian = await forgot(agent, '+47 934 11 223', 'country');
+      assert.equal((await choose(agent, norwegian.choose, 0)).status, 303, 'Norway has its own count');
+    });
+  });
+}
