@@ -13,6 +13,7 @@ import { createPasswordHasher, type PasswordHasher } from './domain/passwords.js
 import { createSecretBox } from './domain/secrets.js';
 import { createSigningKeyService } from './domain/signing-keys.js';
 import { createTenantService } from './domain/tenants.js';
+import { createThrottleService } from './domain/throttle.js';
 import { createTenantRegistry, type TenantRegistry } from './oidc/registry.js';
 import { createServer } from './server/app.js';
 import { providerPages } from './server/provider-pages.js';
@@ -36,7 +37,8 @@ export function createCore(settings: Settings, options: VaktOptions = {}) {
   const repos = createRepositories(store);
   const secrets = createSecretBox(settings.secret);
   const hasher = options.hasher ?? createPasswordHasher();
-  const accounts = createAccountService({ repos, clock, hasher });
+  const throttle = createThrottleService({ repos, clock });
+  const accounts = createAccountService({ repos, clock, hasher, throttle });
   const codes = createCodeService({ repos, clock, secrets });
   const tenants = createTenantService({ repos, clock, secrets });
   const keys = createSigningKeyService({
@@ -58,6 +60,7 @@ export function createCore(settings: Settings, options: VaktOptions = {}) {
     hasher,
     accounts,
     codes,
+    throttle,
     tenants,
     keys,
     migrate: () => migrateToLatest(store.db as never, store.dialect),
@@ -147,6 +150,7 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
     codes: core.codes,
     delivery: delivery as DeliveryService,
     hasher: core.hasher,
+    throttle: core.throttle,
     clock: core.clock,
     oidcModels: core.repos.oidcModels,
     secrets: core.secrets,

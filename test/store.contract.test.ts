@@ -24,6 +24,9 @@ import { databaseKinds, type TestDatabase } from './helpers/databases.js';
 // Fixed epoch-millisecond timestamps: nothing here depends on the wall clock or on sleeping.
 const T = 1_700_000_000_000;
 
+/** Every migration, in order: a fresh database gets all of them. */
+const ALL_MIGRATIONS = ['0001_foundation', '0002_one_time_codes', '0003_code_limits', '0004_login_throttles'];
+
 for (const kind of databaseKinds) {
   describe(`repository contract on ${kind.name}`, { skip: kind.skip }, () => {
     let database: TestDatabase;
@@ -51,7 +54,7 @@ for (const kind of databaseKinds) {
     });
 
     test('migrateToLatest applies the schema once; a second run is a no-op', async () => {
-      assert.deepEqual(firstMigration, ['0001_foundation', '0002_one_time_codes', '0003_code_limits']);
+      assert.deepEqual(firstMigration, ALL_MIGRATIONS);
       assert.deepEqual(await migrate(), []);
       assert.deepEqual(await repos.tenants.listTenants(), [], 'a second run does not touch data either');
     });
@@ -67,11 +70,7 @@ for (const kind of databaseKinds) {
       try {
         const migrateSecond = () =>
           migrateToLatest(secondStore.db as unknown as Kysely<unknown>, secondStore.dialect);
-        assert.deepEqual(await migrateSecond(), [
-          '0001_foundation',
-          '0002_one_time_codes',
-          '0003_code_limits',
-        ]);
+        assert.deepEqual(await migrateSecond(), ALL_MIGRATIONS);
         assert.deepEqual(await migrateSecond(), []);
         assert.deepEqual(await migrate(), [], 'the first schema is untouched');
       } finally {

@@ -11,6 +11,7 @@ import {
   normalisePhone,
 } from './identifiers.js';
 import type { PasswordHasher } from './passwords.js';
+import { ACCOUNT_FAILURE_LIMIT, type ThrottleService } from './throttle.js';
 
 export interface AccountProfile {
   id: string;
@@ -38,7 +39,7 @@ export interface CreateAccountInput {
   verified: boolean | readonly ('email' | 'phone')[];
 }
 
-export type LoginFailure = 'login.invalid_credentials';
+export type LoginFailure = 'login.invalid_credentials' | 'login.locked';
 
 /** An identifier the person must prove before the login completes (imported accounts). */
 export interface IdentifierToVerify {
@@ -95,8 +96,9 @@ export function createAccountService(deps: {
   repos: Repositories;
   clock: Clock;
   hasher: PasswordHasher;
+  throttle: ThrottleService;
 }): AccountService {
-  const { repos, clock, hasher } = deps;
+  const { repos, clock, hasher, throttle } = deps;
 
   /**
    * After the password: the identifier typed, if it is unproved, else the account's first
@@ -213,8 +215,25 @@ export function createAccountService(deps: {
         : undefined;
       const accountId = row?.account_id;
       const stored = accountId ? await repos.accounts.findPasswordHash(accountId) : undefined;
+      if (
+        accountId &&
+        stored &&
+        (await throttle.accountFailures(tenant, accountId)) >= ACCOUNT_FAILURE_LIMIT
+      ) {
+        // NIST 800-63B: after 100 consecutive failures the password stops working until reset.
+        await hasher.verifyDummy(password);
+        await repos.audit.recordEvent({
+          tenant,
+          accountId,
+          type: 'login.failed',
+          at: clock.now(),
+          detail: { reason: 'locked' },
+        });
+        return fail('login.locked');
+      }
       if (!accountId || !stored) {
         await hasher.verifyDummy(password);
+        await throttle.accountFailed(tenant, undefined);
         await repos.audit.recordEvent({
           tenant,
           type: 'login.failed',
@@ -229,6 +248,7 @@ export function createAccountService(deps: {
         await repos.accounts.updatePasswordHash(accountId, await hasher.hash(password), clock.now());
       }
       if (!passwordOk) {
+        await throttle.accountFailed(tenant, accountId);
         await repos.audit.recordEvent({
           tenant,
           accountId,
@@ -238,6 +258,7 @@ export function createAccountService(deps: {
         });
         return fail('login.invalid_credentials');
       }
+      await throttle.accountSucceeded(tenant, accountId);
       const toVerify = await identifierToVerify(accountId, row);
       await repos.audit.recordEvent({
         tenant,
@@ -267,6 +288,8 @@ export function createAccountService(deps: {
     async setPassword(tenant, accountId, password, reason) {
       const now = clock.now();
       await repos.accounts.setPasswordHash(accountId, await hasher.hash(password), now);
+      // A new password unlocks an account locked by failures.
+      await throttle.accountSucceeded(tenant, accountId);
       await repos.audit.recordEvent({ tenant, accountId, type: `password.${reason}`, at: now });
     },
 

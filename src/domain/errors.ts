@@ -40,6 +40,9 @@ export const ERROR_CODES = [
   'recovery.choice_missing',
   'password.update_failed',
   'code.too_many_requests',
+  'login.throttled',
+  'login.locked',
+  'code.throttled',
   'server.unexpected',
 ] as const;
 

@@ -21,6 +21,7 @@ import {
 import type { CodeCheckFailure, CodePurpose, CodeService, LiveCode } from '../domain/one-time-codes.js';
 import { checkNewPassword, passwordPolicyFor, policyVars } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
+import type { ThrottleKey } from '../domain/throttle.js';
 import type { MessageKey } from '../ui/i18n.js';
 import { renderAccountExistsPage, renderCodePage, renderSignupPage } from '../ui/journey-pages.js';
 import { countryName } from './country-names.js';
@@ -40,7 +41,14 @@ export type Sent =
   | { ok: false; error: ErrorCode; vars: Record<string, string>; status: number; retryAfter?: number };
 
 /** What each failed code check answers with. */
-export const CODE_FAILURE_STATUS: Record<CodeCheckFailure, number> = {
+/** A failed code step: the code's own verdict, or a wait for guessing too much. */
+export type CodeStepFailure = CodeCheckFailure | 'code.throttled';
+
+/** The failures that were real guesses (a typing slip or a spent code is not one). */
+const GUESSES = new Set<CodeCheckFailure>(['code.invalid', 'code.invalid_last', 'code.other_journey']);
+
+export const CODE_FAILURE_STATUS: Record<CodeStepFailure, number> = {
+  'code.throttled': 429,
   'code.malformed': 400,
   'code.missing': 400,
   'code.invalid': 401,
@@ -182,6 +190,37 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
       };
     }
     return { ok: true, ...parsed.value };
+  }
+
+  /**
+   * Checks a typed code, with guesses throttled per IP address across journeys (ASVS 6.6.3):
+   * each code allows 5 tries, and an address that keeps guessing waits longer and longer.
+   */
+  async function checkCode(
+    request: JourneyRequest,
+    reply: FastifyReply,
+    journey: Journey,
+    purpose: CodePurpose,
+  ): Promise<
+    { ok: true; value: LiveCode } | { ok: false; error: CodeStepFailure; vars?: Record<string, string> }
+  > {
+    const keys: ThrottleKey[] = [`ip:${kit.ipOf(request)}`];
+    const wait = await kit.throttled(reply, journey, keys);
+    if (wait) {
+      return {
+        ok: false,
+        error: 'code.throttled',
+        vars: { wait: kit.waitText(kit.page(request, journey, journey.base), wait) },
+      };
+    }
+    const checked = await codes.check(
+      journey.runtime.slug,
+      journey.details.uid,
+      purpose,
+      field(request.body, 'code', 20) ?? '',
+    );
+    if (!checked.ok && GUESSES.has(checked.error)) await kit.throttle.failed(journey.runtime.slug, keys);
+    return checked;
   }
 
   const amrFor = (kind: IdentifierKind) => ['pwd', kind === 'phone' ? 'sms' : 'otp'];
@@ -355,17 +394,13 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     const journey = await openSignup(request, reply, true);
     if (!journey) return reply;
     const { runtime, details, base } = journey;
-    const checked = await codes.check(
-      runtime.slug,
-      details.uid,
-      'signup',
-      field(request.body, 'code', 20) ?? '',
-    );
+    const checked = await checkCode(request, reply, journey, 'signup');
     if (!checked.ok) {
       const live = await codes.latest(runtime.slug, details.uid, 'signup');
       if (!live) return kit.seeOther(reply, `${base}/signup`);
       return showCode(request, reply, journey, live, 'signup', CODE_FAILURE_STATUS[checked.error], {
         error: checked.error,
+        errorVars: checked.vars,
       });
     }
     const { kind, destination } = checked.value;
@@ -457,16 +492,12 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     const opened = await openVerify(request, reply, true);
     if (!opened) return reply;
     const { journey, live } = opened;
-    const { runtime, details } = journey;
-    const checked = await codes.check(
-      runtime.slug,
-      details.uid,
-      'verify',
-      field(request.body, 'code', 20) ?? '',
-    );
+    const { runtime } = journey;
+    const checked = await checkCode(request, reply, journey, 'verify');
     if (!checked.ok) {
       return showCode(request, reply, journey, live, 'verify', CODE_FAILURE_STATUS[checked.error], {
         error: checked.error,
+        errorVars: checked.vars,
       });
     }
     const payload = checked.value.payload as unknown as VerifyPayload;
@@ -529,6 +560,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
   return {
     sendCode,
     showCode,
+    checkCode,
     resend,
     readIdentifier,
     amrFor,

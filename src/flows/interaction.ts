@@ -10,6 +10,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { AccountService } from '../domain/accounts.js';
 import type { ErrorCode } from '../domain/errors.js';
+import { normaliseIdentifier } from '../domain/identifiers.js';
+import type { ThrottleKey } from '../domain/throttle.js';
 import { renderConsentPage, renderLoginPage } from '../ui/pages.js';
 import type { CodeJourneys } from './codes.js';
 import { countryName } from './country-names.js';
@@ -142,6 +144,21 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       return showLogin(request, reply, journey, 400, { error: 'login.missing_fields', identifier });
     }
     const { identifier, password, remember } = form.data;
+    // Waits grow per typed identifier (known or not: no enumeration) and per IP address.
+    const typed = normaliseIdentifier(identifier, runtime.settings.defaultCountry);
+    const keys: ThrottleKey[] = [
+      `id:${typed.ok ? typed.value.value : identifier.toLowerCase()}`,
+      `ip:${kit.ipOf(request)}`,
+    ];
+    const wait = await kit.throttled(reply, journey, keys);
+    if (wait) {
+      return showLogin(request, reply, journey, 429, {
+        error: 'login.throttled',
+        errorVars: { wait: kit.waitText(kit.page(request, journey, journey.base), wait) },
+        identifier,
+        remember: remember === 'on',
+      });
+    }
     const result = await accounts.verifyPasswordLogin(
       runtime.slug,
       runtime.settings.defaultCountry,
@@ -149,12 +166,16 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       password,
     );
     if (!result.ok) {
+      await kit.throttle.failed(runtime.slug, keys);
       return showLogin(request, reply, journey, 401, {
         error: result.error,
         identifier,
         remember: remember === 'on',
       });
     }
+    // A success forgets the identifier's failures, not the address's: one's own account must
+    // not reset the count of guesses at others'.
+    await kit.throttle.succeeded(runtime.slug, [keys[0]!]);
     const { accountId, toVerify } = result.value;
     if (toVerify) {
       const sent = await codeJourneys.startVerification(request, reply, journey, {

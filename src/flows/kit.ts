@@ -10,6 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../domain/errors.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/tenants.js';
+import type { ThrottleKey, ThrottleService } from '../domain/throttle.js';
 import type { TenantRegistry, TenantRuntime } from '../oidc/registry.js';
 import { buildPageContext, rememberLanguageChoice } from '../server/http-context.js';
 import type { PageContext } from '../ui/layout.js';
@@ -37,6 +38,7 @@ export interface Journey {
 export interface KitDeps {
   registry: TenantRegistry;
   secrets: SecretBox;
+  throttle: ThrottleService;
   production: boolean;
   sendErrorPage: SendErrorPage;
 }
@@ -132,7 +134,37 @@ export function createJourneyKit(deps: KitDeps) {
   const rememberLanguage = (request: FastifyRequest, reply: FastifyReply) =>
     rememberLanguageChoice(request, reply, deps.production);
 
-  return { open, page, clientName, html, seeOther, finish, csrfFor, ipOf, rememberLanguage, sendErrorPage };
+  /** "30 seconds" or "2 minutes", in the page's language. */
+  const waitText = (page: PageContext, seconds: number) =>
+    seconds < 90
+      ? page.t('time.seconds', { n: String(seconds) })
+      : page.t('time.minutes', { n: String(Math.ceil(seconds / 60)) });
+
+  /**
+   * Guess throttling (ASVS 6.3.1): the wait in seconds for these keys, with Retry-After set,
+   * or undefined when the request may go on.
+   */
+  async function throttled(reply: FastifyReply, journey: Journey, keys: ThrottleKey[]) {
+    const wait = await deps.throttle.waitFor(journey.runtime.slug, keys);
+    if (wait) reply.header('retry-after', String(wait));
+    return wait;
+  }
+
+  return {
+    open,
+    page,
+    clientName,
+    html,
+    seeOther,
+    finish,
+    csrfFor,
+    ipOf,
+    rememberLanguage,
+    sendErrorPage,
+    waitText,
+    throttled,
+    throttle: deps.throttle,
+  };
 }
 
 export type JourneyKit = ReturnType<typeof createJourneyKit>;

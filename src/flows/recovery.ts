@@ -13,7 +13,7 @@ import type { AccountService, IdentifierToVerify } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
 import type { ErrorCode } from '../domain/errors.js';
 import { maskIdentifier } from '../domain/identifiers.js';
-import { CODE_LIFETIME_MS, type CodeCheckFailure, type CodeService } from '../domain/one-time-codes.js';
+import { CODE_LIFETIME_MS, type CodeService } from '../domain/one-time-codes.js';
 import { checkNewPassword, passwordPolicyFor, policyVars } from '../domain/password-policy.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
@@ -23,7 +23,7 @@ import {
   renderRecoveryStartPage,
 } from '../ui/journey-pages.js';
 import type { CodeJourneys, RecoveryPayload } from './codes.js';
-import { CODE_FAILURE_STATUS, field, passwordField } from './codes.js';
+import { CODE_FAILURE_STATUS, type CodeStepFailure, field, passwordField } from './codes.js';
 import { countryName } from './country-names.js';
 import type { Journey, JourneyKit, JourneyRequest, Params } from './kit.js';
 
@@ -235,20 +235,16 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
     const journey = await open(request, reply, true);
     if (!journey) return reply;
     const { runtime, details, base } = journey;
-    const checked = await codes.check(
-      runtime.slug,
-      details.uid,
-      'recovery',
-      field(request.body, 'code', 20) ?? '',
-    );
+    const checked = await codeJourneys.checkCode(request, reply, journey, 'recovery');
     const accountId = checked.ok ? (checked.value.payload as unknown as RecoveryPayload).accountId : null;
     if (!checked.ok || !accountId) {
       const live = await codes.latest(runtime.slug, details.uid, 'recovery');
       if (!live) return kit.seeOther(reply, `${base}/forgot`);
       // A decoy's code can never be right; were it guessed, it is still just a wrong code.
-      const error: CodeCheckFailure = checked.ok ? 'code.invalid' : checked.error;
+      const error: CodeStepFailure = checked.ok ? 'code.invalid' : checked.error;
       return codeJourneys.showCode(request, reply, journey, live, 'recovery', CODE_FAILURE_STATUS[error], {
         error,
+        errorVars: checked.ok ? undefined : checked.vars,
       });
     }
     return showPassword(

@@ -19,6 +19,7 @@ import type { CodeService } from '../domain/one-time-codes.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/tenants.js';
+import type { ThrottleService } from '../domain/throttle.js';
 import { registerCodeJourneys } from '../flows/codes.js';
 import { registerInteractionRoutes } from '../flows/interaction.js';
 import { createJourneyKit } from '../flows/kit.js';
@@ -39,6 +40,7 @@ export interface ServerDeps {
   delivery: DeliveryService;
   hasher: PasswordHasher;
   clock: Clock;
+  throttle: ThrottleService;
   oidcModels: OidcModelRepository;
   secrets: SecretBox;
   logger: Logger;
@@ -114,7 +116,13 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Hosted pages with forms: parsed here, never in the provider's context below.
   await app.register(async (pages) => {
     await pages.register(formbody, { bodyLimit: 16 * 1024 });
-    const kit = createJourneyKit({ registry, secrets: deps.secrets, production, sendErrorPage });
+    const kit = createJourneyKit({
+      registry,
+      secrets: deps.secrets,
+      throttle: deps.throttle,
+      production,
+      sendErrorPage,
+    });
     const codeJourneys = registerCodeJourneys(pages, {
       kit,
       accounts: deps.accounts,

@@ -6,6 +6,7 @@ import { createOidcModelRepository } from './oidc-model-repository.js';
 import { createOneTimeCodeRepository } from './one-time-code-repository.js';
 import { createSigningKeyRepository } from './signing-key-repository.js';
 import { createTenantRepository } from './tenant-repository.js';
+import { createThrottleRepository } from './throttle-repository.js';
 
 export function createRepositories(store: Store) {
   return {
@@ -15,6 +16,7 @@ export function createRepositories(store: Store) {
     signingKeys: createSigningKeyRepository(store.db),
     audit: createAuditRepository(store.db),
     codes: createOneTimeCodeRepository(store.db),
+    throttles: createThrottleRepository(store.db),
   };
 }
 

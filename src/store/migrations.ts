@@ -207,6 +207,21 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_login_throttles': {
+      async up(db: Kysely<unknown>) {
+        // Consecutive failures per key (a typed identifier, an IP address, an account), and
+        // until when the key must wait; a success deletes the row.
+        await db.schema
+          .createTable('login_throttles')
+          .addColumn('tenant_slug', 'text', (c) => c.notNull().references('tenants.slug').onDelete('cascade'))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('last_failure_at', ts, (c) => c.notNull())
+          .addColumn('blocked_until', ts, (c) => c.notNull())
+          .addPrimaryKeyConstraint('login_throttles_pk', ['tenant_slug', 'key'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -136,6 +136,15 @@ export interface OneTimeCodeTable {
   superseded_at: number | null;
 }
 
+export interface LoginThrottleTable {
+  tenant_slug: string;
+  /** `id:<identifier>`, `ip:<address>` or `account:<id>`. */
+  key: string;
+  failures: number;
+  last_failure_at: number;
+  blocked_until: number;
+}
+
 export interface AuditEventTable {
   id: Generated<number>;
   tenant_slug: string;
@@ -159,4 +168,5 @@ export interface Database {
   signing_keys: SigningKeyTable;
   audit_events: AuditEventTable;
   one_time_codes: OneTimeCodeTable;
+  login_throttles: LoginThrottleTable;
 }

@@ -17,6 +17,7 @@ export interface LoginPageProps {
   identifier?: string;
   remember?: boolean;
   error?: MessageKey;
+  errorVars?: Record<string, string> | undefined;
   /** Where "Create an account" leads, when the tenant lets people sign up. */
   signupHref?: string;
   /** Where "Forgot your password?" leads. */
@@ -55,7 +56,7 @@ export function renderLoginPage(p: LoginPageProps): string {
     <Layout page={p.page} title={t('login.title')}>
       <h1>{t('login.title')}</h1>
       <p>{t('login.lead', { client: p.clientName })}</p>
-      <ErrorMessage page={p.page} error={p.error} />
+      <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
       <form method="post" action={p.action} novalidate>
         <input type="hidden" name="csrf" value={p.csrf} />
         <label for="identifier">{t('login.identifier')}</label>

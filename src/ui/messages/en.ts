@@ -169,6 +169,13 @@ export const en = {
     'We could not update your password. Your old password still works. Try again in a little while.',
   'code.too_many_requests':
     'You have requested too many codes in too short a time. Wait {minutes} minutes and try again.',
+  'login.throttled':
+    'Too many failed attempts. For your security, wait {wait} before you try again, or choose "Forgot your password?".',
+  'login.locked':
+    'This password has been blocked after too many failed attempts. Choose "Forgot your password?" to set a new one.',
+  'code.throttled': 'Too many wrong codes from this connection. Wait {wait} and try again.',
+  'time.seconds': '{n} seconds',
+  'time.minutes': '{n} minutes',
   'demo.title': 'vakt demo',
   'demo.lead':
     'Two demo services share one login. Log in to one, then open the other: you are already logged in.',

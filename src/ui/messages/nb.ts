@@ -172,6 +172,13 @@ export const nb: Record<MessageKey, string> = {
     'Vi kunne ikke oppdatere passordet ditt. Det gamle passordet virker fortsatt. Prøv igjen om litt.',
   'code.too_many_requests':
     'Du har bedt om for mange koder på for kort tid. Vent {minutes} minutter og prøv igjen.',
+  'login.throttled':
+    'For mange mislykkede forsøk. Av sikkerhetshensyn må du vente {wait} før du prøver igjen, eller velge «Glemt passordet?».',
+  'login.locked':
+    'Dette passordet er sperret etter for mange mislykkede forsøk. Velg «Glemt passordet?» for å lage et nytt.',
+  'code.throttled': 'For mange feil koder fra denne tilkoblingen. Vent {wait} og prøv igjen.',
+  'time.seconds': '{n} sekunder',
+  'time.minutes': '{n} minutter',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'To demotjenester deler én innlogging. Logg inn på den ene, og åpne så den andre: du er allerede innlogget.',

@@ -176,6 +176,13 @@ export const sv: Record<MessageKey, string> = {
     'Vi kunde inte uppdatera ditt lösenord. Ditt gamla lösenord fungerar fortfarande. Försök igen om en stund.',
   'code.too_many_requests':
     'Du har begärt för många koder på för kort tid. Vänta {minutes} minuter och försök igen.',
+  'login.throttled':
+    'För många misslyckade försök. Av säkerhetsskäl måste du vänta {wait} innan du försöker igen, eller välja ”Glömt lösenordet?”.',
+  'login.locked':
+    'Det här lösenordet är spärrat efter för många misslyckade försök. Välj ”Glömt lösenordet?” för att skapa ett nytt.',
+  'code.throttled': 'För många felaktiga koder från den här anslutningen. Vänta {wait} och försök igen.',
+  'time.seconds': '{n} sekunder',
+  'time.minutes': '{n} minuter',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'Två demotjänster delar en inloggning. Logga in på den ena och öppna sedan den andra: du är redan inloggad.',

@@ -1,0 +1,73 @@
+// Counters of consecutive failures, one row per tenant and key, raised in one statement
+// (insert … on conflict do update) so that concurrent failures are all counted.
+import { type Kysely, sql } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface ThrottleRow {
+  key: string;
+  failures: number;
+  last_failure_at: number;
+  blocked_until: number;
+}
+
+export interface ThrottleRepository {
+  find(tenant: string, keys: string[]): Promise<ThrottleRow[]>;
+  /**
+   * Adds one failure to the key (starting again from 1 when the last one is older than
+   * `forgetAfterMs`); `blockFor` gives the wait in ms after the new count.
+   */
+  recordFailure(
+    tenant: string,
+    key: string,
+    now: number,
+    blockFor: (failures: number) => number,
+    forgetAfterMs?: number,
+  ): Promise<number>;
+  clear(tenant: string, keys: string[]): Promise<void>;
+}
+
+export function createThrottleRepository(db: Kysely<Database>): ThrottleRepository {
+  return {
+    async find(tenant, keys) {
+      if (keys.length === 0) return [];
+      return db
+        .selectFrom('login_throttles')
+        .select(['key', 'failures', 'last_failure_at', 'blocked_until'])
+        .where('tenant_slug', '=', tenant)
+        .where('key', 'in', keys)
+        .execute();
+    },
+    async recordFailure(tenant, key, now, blockFor, forgetAfterMs) {
+      const forgetBefore = forgetAfterMs === undefined ? 0 : now - forgetAfterMs;
+      const row = await db
+        .insertInto('login_throttles')
+        .values({ tenant_slug: tenant, key, failures: 1, last_failure_at: now, blocked_until: now })
+        .onConflict((oc) =>
+          oc.columns(['tenant_slug', 'key']).doUpdateSet({
+            failures: sql<number>`case when login_throttles.last_failure_at < ${forgetBefore} then 1 else login_throttles.failures + 1 end`,
+            last_failure_at: now,
+          }),
+        )
+        .returning('failures')
+        .executeTakeFirstOrThrow();
+      const wait = blockFor(row.failures);
+      if (wait > 0) {
+        await db
+          .updateTable('login_throttles')
+          .set({ blocked_until: now + wait })
+          .where('tenant_slug', '=', tenant)
+          .where('key', '=', key)
+          .execute();
+      }
+      return row.failures;
+    },
+    async clear(tenant, keys) {
+      if (keys.length === 0) return;
+      await db
+        .deleteFrom('login_throttles')
+        .where('tenant_slug', '=', tenant)
+        .where('key', 'in', keys)
+        .execute();
+    },
+  };
+}

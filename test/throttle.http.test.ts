@@ -1,0 +1,226 @@
+// Guess throttling over HTTP against a real vakt, on SQLite and PostgreSQL, with an injected
+// clock (waits are passed by moving it, never by sleeping).
+// Cites: ASVS 6.3.1 (throttling after repeated failures, growing waits, Retry-After),
+// NIST 800-63B (at most 100 consecutive failures, then the password stops until reset),
+// ASVS 6.3.8 (an unknown identifier and a wrong password look the same: status, body, timing),
+// ASVS 6.6.3 (code checks rate-limited per address).
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { after, before, describe, test } from 'node:test';
+import { createManualClock } from '../src/domain/clock.js';
+import { databaseKinds } from './helpers/databases.js';
+import { formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { type Mailbox, startMailbox } from './helpers/mailbox.js';
+import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+
+function alertOf(page: Response): string {
+  const match = /role="alert"[^>]*>([^<]*)</.exec(page.body);
+  return (match?.[1] ?? '').replace(/&quot;/g, '"').trim();
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+for (const kind of databaseKinds) {
+  describe(`guess throttling on ${kind.name}`, { skip: kind.skip, timeout: 180_000 }, () => {
+    let running: RunningVakt;
+    let mailbox: Mailbox;
+    const clock = createManualClock();
+
+    before(async () => {
+      mailbox = await startMailbox();
+      running = await startVakt(kind, {
+        clock,
+        env: { VAKT_SMTP_URL: mailbox.url, VAKT_MAIL_FROM: 'Acme ID <id@acme.example>' },
+        config: {
+          tenants: ['acme', 'forget', 'ips', 'lock', 'timing'].map((slug) =>
+            testTenant({ slug, identifierKinds: ['email'] }),
+          ),
+        },
+      });
+    });
+
+    after(async () => {
+      await running?.stop();
+      await mailbox?.close();
+    });
+
+    const agent = new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
+
+    async function loginPage(tenant: string) {
+      const url = new URL(`${running.url}/t/${tenant}/auth`);
+      url.search = new URLSearchParams({
+        client_id: 'web',
+        response_type: 'code',
+        redirect_uri: `${RP}/callback`,
+        scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }).toString();
+      return agent.follow(url.href, running.url);
+    }
+
+    async function attempt(page: Response, identifier: string, password: string) {
+      const action = new URL(formAction(page.body, '/login'), running.url).href;
+      return agent.request(action, { form: { csrf: formField(page.body, 'csrf'), identifier, password } });
+    }
+
+    /**
+     * One attempt that is not throttled: a 429 moves the clock past its Retry-After first. Each
+     * try gets a fresh login page, since moving the clock also ages the interaction.
+     */
+    async function unthrottled(tenant: string, identifier: string, password: string) {
+      return (await timedUnthrottled(tenant, identifier, password)).response;
+    }
+
+    /** The same, with the time of the attempt that was answered (not of the 429s before it). */
+    async function timedUnthrottled(tenant: string, identifier: string, password: string) {
+      for (;;) {
+        const page = await loginPage(tenant);
+        const started = performance.now();
+        const response = await attempt(page, identifier, password);
+        const elapsed = performance.now() - started;
+        if (response.status !== 429) return { response, elapsed };
+        clock.advance(Number(response.headers.get('retry-after')) * 1000);
+      }
+    }
+
+    async function account(tenant: string, email: string, password: string) {
+      const created = await running.vakt.accounts.createAccount({
+        tenant,
+        defaultCountry: 'NO',
+        emails: [email],
+        password,
+        verified: true,
+      });
+      assert.ok(created.ok);
+    }
+
+    test('per identifier: 5 free failures, then waits of 1 s, 2 s, 4 s with 429 and Retry-After — the same for an unknown one', async () => {
+      await account('acme', 'known@example.com', randomPassword());
+      const page = await loginPage('acme');
+      const sequences: string[] = [];
+      for (const identifier of ['known@example.com', 'unknown@example.com']) {
+        const seen: string[] = [];
+        for (let i = 0; i < 5; i++)
+          seen.push(String((await attempt(page, identifier, 'wrong-password')).status));
+        for (const expected of [1, 2, 4]) {
+          const refused = await attempt(page, identifier, 'wrong-password');
+          seen.push(`${refused.status}/${refused.headers.get('retry-after')}`);
+          assert.equal(refused.status, 429);
+          assert.equal(Number(refused.headers.get('retry-after')), expected);
+          assert.match(alertOf(refused), /^Too many failed attempts\. For your security, wait \d+ seconds/);
+          clock.advance(expected * 1000);
+          seen.push(String((await attempt(page, identifier, 'wrong-password')).status));
+        }
+        sequences.push(seen.join(' '));
+      }
+      assert.equal(sequences[0], sequences[1], 'known and unknown identifiers are throttled alike');
+      assert.equal(sequences[0], '401 401 401 401 401 429/1 401 429/2 401 429/4 401');
+    });
+
+    test('a success forgets the identifier’s failures', async () => {
+      const password = randomPassword();
+      await account('forget', 'forgetful@example.com', password);
+      const page = await loginPage('forget');
+      for (let i = 0; i < 4; i++)
+        assert.equal((await attempt(page, 'forgetful@example.com', 'nope-nope')).status, 401);
+      assert.equal((await attempt(page, 'forgetful@example.com', password)).status, 303);
+      const next = await loginPage('forget');
+      for (let i = 0; i < 5; i++)
+        assert.equal((await attempt(next, 'forgetful@example.com', 'nope-nope')).status, 401);
+    });
+
+    test('per IP address: after 20 failures over many identifiers the address waits too', async () => {
+      const page = await loginPage('ips');
+      for (let i = 0; i < 20; i++) {
+        assert.equal(
+          (await attempt(page, `spray${i}@example.com`, 'Summer2026!')).status,
+          401,
+          `attempt ${i + 1}`,
+        );
+      }
+      const refused = await attempt(page, 'spray-new@example.com', 'Summer2026!');
+      assert.equal(refused.status, 429, 'a fresh identifier from the same address');
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    });
+
+    test('NIST: after 100 consecutive failures the password stops working until it is reset', async () => {
+      const password = randomPassword();
+      await account('lock', 'target@example.com', password);
+      for (let i = 0; i < 100; i++) {
+        const response = await unthrottled('lock', 'target@example.com', `guess-${i}-guess`);
+        assert.equal(response.status, 401, `${i}: ${alertOf(response)}`);
+      }
+      const right = await unthrottled('lock', 'target@example.com', password);
+      assert.equal(right.status, 401, 'even the right password');
+      assert.equal(
+        alertOf(right),
+        'This password has been blocked after too many failed attempts. Choose "Forgot your password?" to set a new one.',
+      );
+
+      // A reset unlocks it (after the address's own wait, which code checks share).
+      clock.advance(15 * 60 * 1000);
+      const page = await loginPage('lock');
+      const forgot = await agent.request(
+        new URL(formAction(page.body, '/login').replace(/login$/, 'forgot'), running.url).href,
+      );
+      const choose = await agent.request(new URL(formAction(forgot.body, '/forgot'), running.url).href, {
+        form: { csrf: formField(forgot.body, 'csrf'), identifier: 'target@example.com' },
+      });
+      const sent = await agent.request(new URL(formAction(choose.body, '/forgot/send'), running.url).href, {
+        form: { csrf: formField(choose.body, 'csrf'), state: formField(choose.body, 'state'), choice: '0' },
+      });
+      assert.equal(sent.status, 303);
+      const codePage = await agent.request(new URL(sent.headers.get('location')!, running.url).href);
+      const passwordPage = await agent.request(
+        new URL(formAction(codePage.body, '/forgot/code'), running.url).href,
+        {
+          form: { csrf: formField(codePage.body, 'csrf'), code: mailbox.code('target@example.com') },
+        },
+      );
+      const fresh = randomPassword();
+      const done = await agent.request(
+        new URL(formAction(passwordPage.body, '/forgot/password'), running.url).href,
+        {
+          form: {
+            csrf: formField(passwordPage.body, 'csrf'),
+            proof: formField(passwordPage.body, 'proof'),
+            password: fresh,
+          },
+        },
+      );
+      assert.equal(done.status, 303);
+      assert.equal((await unthrottled('lock', 'target@example.com', fresh)).status, 303);
+    });
+
+    test('ASVS 6.3.8: an unknown identifier and a wrong password answer alike, in the same time (statistically)', async () => {
+      const accounts = Array.from({ length: 8 }, (_, i) => `timing${i}@example.com`);
+      for (const email of accounts) await account('timing', email, randomPassword());
+      const known: number[] = [];
+      const unknown: number[] = [];
+      const bodies = new Set<string>();
+      // Alternating, 4 tries per identifier (under the free 5), so the two series share the machine's moods.
+      for (let i = 0; i < 32; i++) {
+        for (const [series, identifier] of [
+          [known, accounts[i % accounts.length]!],
+          [unknown, `nobody${i}@example.com`],
+        ] as const) {
+          const { response, elapsed } = await timedUnthrottled('timing', identifier, 'not-the-password');
+          assert.equal(response.status, 401);
+          bodies.add(alertOf(response));
+          series.push(elapsed);
+        }
+      }
+      assert.equal(bodies.size, 1, 'one message for both');
+      // No absolute figure: the two medians must be within a quarter of each other.
+      const ratio = median(unknown) / median(known);
+      console.log(
+        `# median ms: wrong password ${median(known).toFixed(1)}, unknown identifier ${median(unknown).toFixed(1)}, ratio ${ratio.toFixed(2)}`,
+      );
+      assert.ok(ratio > 0.75 && ratio < 1.33, `ratio ${ratio.toFixed(2)}`);
+    });
+  });
+}
