@@ -29,6 +29,11 @@ export function renderDemoPage(p: {
           <pre id="claims">{JSON.stringify(p.claims, null, 2)}</pre>
           <h2>{t('demo.userinfo')}</h2>
           <pre id="userinfo">{JSON.stringify(p.userinfo, null, 2)}</pre>
+          <p>
+            <a id="change-password" href={`/t/demo/account/password?lang=${p.page.locale}`}>
+              {t('account.password_title')}
+            </a>
+          </p>
           <form method="post" action={`${p.base}logout`}>
             <button type="submit">{t('demo.logout')}</button>
           </form>

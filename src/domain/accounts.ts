@@ -83,6 +83,8 @@ export interface AccountService {
   /** Sets a new password (already checked against the policy), auditing it. */
   setPassword(tenant: string, accountId: string, password: string, reason: 'reset' | 'change'): Promise<void>;
   listVerifiedIdentifiers(accountId: string): Promise<IdentifierToVerify[]>;
+  /** Whether this is the account's password (re-authentication before a change). */
+  verifyPassword(tenant: string, accountId: string, password: string): Promise<boolean>;
   /** Replaces an unproved identifier by one just proved with a code. */
   replaceIdentifier(
     tenant: string,
@@ -283,6 +285,17 @@ export function createAccountService(deps: {
         .filter((i) => i.verified_at !== null)
         .sort((a, b) => Number(a.kind === 'phone') - Number(b.kind === 'phone'))
         .map((i) => ({ identifierId: i.id, kind: i.kind, value: i.value }));
+    },
+
+    async verifyPassword(tenant, accountId, password) {
+      const stored = await repos.accounts.findPasswordHash(accountId);
+      const right = stored
+        ? await hasher.verify(stored, password)
+        : (await hasher.verifyDummy(password), false);
+      if (!right) {
+        await repos.audit.recordEvent({ tenant, accountId, type: 'password.reauth_failed', at: clock.now() });
+      }
+      return right;
     },
 
     async setPassword(tenant, accountId, password, reason) {

@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   'login.throttled',
   'login.locked',
   'code.throttled',
+  'account.login_required',
+  'account.wrong_password',
   'server.unexpected',
 ] as const;
 

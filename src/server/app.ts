@@ -20,6 +20,7 @@ import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/tenants.js';
 import type { ThrottleService } from '../domain/throttle.js';
+import { registerAccountPages } from '../flows/account.js';
 import { registerCodeJourneys } from '../flows/codes.js';
 import { registerInteractionRoutes } from '../flows/interaction.js';
 import { createJourneyKit } from '../flows/kit.js';
@@ -132,6 +133,16 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
     registerInteractionRoutes(pages, { kit, accounts: deps.accounts, codeJourneys });
     registerHelpRoutes(pages, { registry, sendErrorPage });
+    registerAccountPages(pages, {
+      registry,
+      accounts: deps.accounts,
+      hasher: deps.hasher,
+      secrets: deps.secrets,
+      delivery: deps.delivery,
+      oidcModels: deps.oidcModels,
+      production,
+      sendErrorPage,
+    });
     registerRecovery(pages, {
       kit,
       accounts: deps.accounts,

@@ -26,7 +26,7 @@ export interface OidcModelRepository {
    * Ends everything an account holds in a tenant: sessions, grants, codes and tokens (not
    * interactions, so a journey in progress can still finish). Returns how many rows went.
    */
-  revokeAccount(tenant: string, accountId: string): Promise<number>;
+  revokeAccount(tenant: string, accountId: string, keepSessionId?: string): Promise<number>;
   deleteExpiredModels(now: number): Promise<number>;
 }
 
@@ -77,15 +77,20 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
         .where('id', '=', id)
         .execute();
     },
-    async revokeAccount(tenant, accountId) {
+    async revokeAccount(tenant, accountId, keepSessionId) {
       // Account ids are UUIDs, so the JSON text match cannot be fooled by quoting.
       if (!/^[0-9a-f-]{36}$/.test(accountId)) return 0;
-      const result = await db
+      let query = db
         .deleteFrom('oidc_models')
         .where('tenant_slug', '=', tenant)
         .where('model', '!=', 'Interaction')
-        .where('payload', 'like', `%"accountId":"${accountId}"%`)
-        .executeTakeFirst();
+        .where('payload', 'like', `%"accountId":"${accountId}"%`);
+      if (keepSessionId) {
+        query = query.where((eb) =>
+          eb.not(eb.and([eb('model', '=', 'Session'), eb('id', '=', keepSessionId)])),
+        );
+      }
+      const result = await query.executeTakeFirst();
       return Number(result.numDeletedRows);
     },
     async revokeModelsByGrantId(tenant, grantId) {

@@ -378,3 +378,59 @@ export function renderNewPasswordPage(p: NewPasswordProps): string {
     </Layout>,
   );
 }
+
+export interface ChangePasswordProps extends FormError {
+  page: PageContext;
+  action: string;
+  csrf: string;
+  passwordPolicy: PasswordPolicy;
+}
+
+export function renderChangePasswordPage(p: ChangePasswordProps): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('account.password_title')}>
+      <h1>{t('account.password_title')}</h1>
+      <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
+      <form method="post" action={p.action} novalidate>
+        <Csrf value={p.csrf} />
+        <label for="current_password">{t('account.current_password')}</label>
+        <input
+          id="current_password"
+          name="current_password"
+          type="password"
+          autocomplete="current-password"
+          required
+        />
+        <label for="password">{t('account.new_password')}</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          required
+          minlength={p.passwordPolicy.minLength}
+          aria-describedby="password-hint"
+        />
+        <p class="hint" id="password-hint">
+          <PasswordHint page={p.page} policy={p.passwordPolicy} />
+        </p>
+        <div class="check">
+          <input id="end-sessions" name="end_sessions" type="checkbox" value="on" />
+          <label for="end-sessions">{t('account.end_sessions')}</label>
+        </div>
+        <button type="submit">{t('account.submit')}</button>
+      </form>
+    </Layout>,
+  );
+}
+
+export function renderPasswordChangedPage(p: { page: PageContext }): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('account.changed_title')}>
+      <h1>{t('account.changed_title')}</h1>
+      <p role="status">{t('account.changed_lead')}</p>
+    </Layout>,
+  );
+}

@@ -176,6 +176,17 @@ export const en = {
   'code.throttled': 'Too many wrong codes from this connection. Wait {wait} and try again.',
   'time.seconds': '{n} seconds',
   'time.minutes': '{n} minutes',
+  'account.password_title': 'Change your password',
+  'account.current_password': 'Current password',
+  'account.new_password': 'New password',
+  'account.end_sessions': 'Log out on all other devices and apps',
+  'account.submit': 'Change password',
+  'account.changed_title': 'Your password has been changed',
+  'account.changed_lead':
+    'Use the new password from now on. We have told your email addresses and mobile numbers about the change.',
+  'account.login_required':
+    'You are not logged in here. Log in at the service you use, then come back to this page.',
+  'account.wrong_password': 'Your current password is not right. Check it and try again.',
   'demo.title': 'vakt demo',
   'demo.lead':
     'Two demo services share one login. Log in to one, then open the other: you are already logged in.',

@@ -179,6 +179,17 @@ export const nb: Record<MessageKey, string> = {
   'code.throttled': 'For mange feil koder fra denne tilkoblingen. Vent {wait} og prøv igjen.',
   'time.seconds': '{n} sekunder',
   'time.minutes': '{n} minutter',
+  'account.password_title': 'Endre passordet ditt',
+  'account.current_password': 'Nåværende passord',
+  'account.new_password': 'Nytt passord',
+  'account.end_sessions': 'Logg ut på alle andre enheter og apper',
+  'account.submit': 'Endre passord',
+  'account.changed_title': 'Passordet ditt er endret',
+  'account.changed_lead':
+    'Bruk det nye passordet fra nå av. Vi har sagt fra om endringen til e-postadressene og mobilnumrene dine.',
+  'account.login_required':
+    'Du er ikke logget inn her. Logg inn hos tjenesten du bruker, og kom så tilbake til denne siden.',
+  'account.wrong_password': 'Det nåværende passordet er ikke riktig. Sjekk det og prøv igjen.',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'To demotjenester deler én innlogging. Logg inn på den ene, og åpne så den andre: du er allerede innlogget.',

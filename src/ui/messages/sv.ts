@@ -183,6 +183,17 @@ export const sv: Record<MessageKey, string> = {
   'code.throttled': 'För många felaktiga koder från den här anslutningen. Vänta {wait} och försök igen.',
   'time.seconds': '{n} sekunder',
   'time.minutes': '{n} minuter',
+  'account.password_title': 'Byt ditt lösenord',
+  'account.current_password': 'Nuvarande lösenord',
+  'account.new_password': 'Nytt lösenord',
+  'account.end_sessions': 'Logga ut på alla andra enheter och appar',
+  'account.submit': 'Byt lösenord',
+  'account.changed_title': 'Ditt lösenord har bytts',
+  'account.changed_lead':
+    'Använd det nya lösenordet från och med nu. Vi har meddelat dina e-postadresser och mobilnummer om ändringen.',
+  'account.login_required':
+    'Du är inte inloggad här. Logga in hos tjänsten du använder och kom sedan tillbaka till den här sidan.',
+  'account.wrong_password': 'Ditt nuvarande lösenord stämmer inte. Kontrollera det och försök igen.',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'Två demotjänster delar en inloggning. Logga in på den ena och öppna sedan den andra: du är redan inloggad.',
