@@ -10,18 +10,32 @@
 //      → hosted login page → POST the form → redirect with the code → token endpoint
 //      (client_secret_basic + code_verifier) → an id_token;
 //   3. refresh-token grants, each loop redeeming its own rotating refresh token;
-//   4. the server's resident memory: idle after start (both as `tsx` and as `compiled`, see
+//   4. codes sent per second through the SMS webhook: complete "Forgot your password?" journeys
+//      (authorize → login page → /forgot → POST the number → POST /forgot/send → 303 → the code
+//      page) on a tenant whose code limits no phase reaches, each to the next of BENCH_SMS_ACCOUNTS
+//      accounts with a verified number (+4790000000, +4790000001, …). The SMS gateway is a real
+//      HTTP server in this process that answers 200 and counts; the messages it took must equal
+//      the sends the journeys saw (a mismatch prints ERROR);
+//   5. the cost of a refused request beside an accepted one, both POST /forgot/send alone from a
+//      choice page each loop keeps: accepted on that tenant (a code written and delivered), then
+//      refused on a tenant that allows one code per number a day (after that one: 429 with
+//      Retry-After, which every answer must be). It prints "refused: X ms CPU/request vs
+//      accepted: Y ms" from the server's CPU per request, and warns if the gateway took anything
+//      during the refused phase: a refusal must neither hash nor deliver;
+//   6. the server's resident memory: idle after start (both as `tsx` and as `compiled`, see
 //      Runtime below), peak under each load, and idle again after the load.
 //
 // The server runs in a child process (bench/server.ts) so the load generator neither distorts
-// its memory nor hides in its CPU figures; both still share this machine's cores.
+// its memory nor hides in its CPU figures; both still share this machine's cores. The SMS
+// gateway's CPU counts as the load generator's.
 //
 // Environment: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS
 // (default 2), BENCH_CONCURRENCY (default 8), BENCH_DATABASES (default "sqlite,postgres"),
 // BENCH_POSTGRES_URL (default VAKT_TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test),
 // BENCH_CPU_PROF=1 (write the server's V8 CPU profiles to bench-results/cpu-profiles/),
 // BENCH_SERVER=compiled (put the load on the compiled server instead of the tsx one),
-// BENCH_WORKERS=N (serve from N cluster workers, as `vakt start --workers N`; figures are summed).
+// BENCH_WORKERS=N (serve from N cluster workers, as `vakt start --workers N`; figures are summed),
+// BENCH_SMS_ACCOUNTS (accounts with a phone number for the SMS journeys, default 1000).
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -34,17 +48,21 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { codeLimitsSchema } from '../src/config/schema.js';
+import { CODE_LIFETIME_MS } from '../src/domain/one-time-codes.js';
 import { createPasswordHasher, OWASP_ARGON2 } from '../src/domain/passwords.js';
-import { UserAgent } from '../test/helpers/http-client.js';
+import { formAction, formField, type Response as Page, UserAgent } from '../test/helpers/http-client.js';
 import { logInThroughPage } from '../test/helpers/login.js';
 import { createScratchSchema } from '../test/helpers/postgres-schema.js';
 import { RP, testTenant } from '../test/helpers/vakt.js';
-import type { ParentMessage, PhaseStats, ServerMessage } from './server.js';
+import type { ParentMessage, PhaseStats, PhoneAccounts, ServerMessage } from './server.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -63,6 +81,7 @@ function numberFromEnv(name: string, fallback: number, min: number): number {
 const SECONDS = numberFromEnv('BENCH_SECONDS', 10, 0.5);
 const WARMUP_SECONDS = numberFromEnv('BENCH_WARMUP_SECONDS', 2, 0);
 const CONCURRENCY = Math.floor(numberFromEnv('BENCH_CONCURRENCY', 8, 1));
+const SMS_ACCOUNTS = Math.floor(numberFromEnv('BENCH_SMS_ACCOUNTS', 1000, 1));
 const DATABASES = (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(',').map((s) => s.trim());
 const POSTGRES_URL =
   process.env.BENCH_POSTGRES_URL ??
@@ -82,6 +101,29 @@ const TENANT = testTenant();
 const CLIENT = TENANT.clients.find((c) => c.id === 'web')!;
 const CLIENT_AUTH = `Basic ${Buffer.from(`${encodeURIComponent(CLIENT.id)}:${encodeURIComponent(CLIENT.secret!)}`).toString('base64')}`;
 const REDIRECT_URI = `${RP}/callback`;
+
+// The code phases. `sms`: the default limit windows (so a send makes the same look-ups as in a
+// deployment with default limits), each allowing the schema's largest count, which no phase
+// reaches. `limited`: one code per number a day, per IP address and country as generous.
+const DEFAULT_LIMITS = codeLimitsSchema.parse({});
+const generous = (windows: { seconds: number; max: number }[]) =>
+  windows.map((window) => ({ ...window, max: 100_000 }));
+const GENEROUS_LIMITS = {
+  perIdentifier: generous(DEFAULT_LIMITS.perIdentifier),
+  perIp: generous(DEFAULT_LIMITS.perIp),
+  perCountry: generous(DEFAULT_LIMITS.perCountry),
+};
+const SMS_TENANT = testTenant({ slug: 'sms', displayName: 'Bench SMS', codeLimits: GENEROUS_LIMITS });
+const LIMITED_TENANT = testTenant({
+  slug: 'limited',
+  displayName: 'Bench Limited',
+  codeLimits: { ...GENEROUS_LIMITS, perIdentifier: [{ seconds: 86_400, max: 1 }] },
+});
+/** Norwegian mobile numbers +4790000000, +4790000001, …: distinct, so no number's limit matters. */
+const SMS_PHONES: PhoneAccounts = { tenant: SMS_TENANT.slug, first: 4790000000, count: SMS_ACCOUNTS };
+const LIMITED_PHONES: PhoneAccounts = { tenant: LIMITED_TENANT.slug, first: 4798000000, count: 1 };
+const phoneNumber = (accounts: PhoneAccounts, index: number) =>
+  `+${accounts.first + (index % accounts.count)}`;
 
 // ---------------------------------------------------------------------------------------------
 // Measuring a phase
@@ -334,6 +376,7 @@ class ServerProcess {
     runtime: Runtime,
     databaseUrl: string,
     dataDir: string,
+    smsWebhookUrl: string,
     profile?: string,
   ): Promise<ServerProcess> {
     const execArgv = runtime === 'tsx' ? ['--import', 'tsx'] : [];
@@ -360,7 +403,9 @@ class ServerProcess {
         BENCH_DATA_DIR: dataDir,
         BENCH_IDENTIFIER: IDENTIFIER,
         BENCH_PASSWORD: PASSWORD,
-        BENCH_TENANT_CONFIG: JSON.stringify({ tenants: [TENANT] }),
+        BENCH_TENANT_CONFIG: JSON.stringify({ tenants: [TENANT, SMS_TENANT, LIMITED_TENANT] }),
+        BENCH_PHONE_ACCOUNTS: JSON.stringify([SMS_PHONES, LIMITED_PHONES]),
+        VAKT_SMS_WEBHOOK_URL: smsWebhookUrl,
       },
     });
     const server = new ServerProcess(child);
@@ -492,12 +537,8 @@ async function tokenRequest(
   return body;
 }
 
-/** One complete password login, as a browser and a confidential relying party do it together. */
-async function passwordLogin(
-  endpoints: Endpoints,
-  options: { scope: string; consent?: boolean },
-): Promise<TokenResponse> {
-  const agent = new UserAgent();
+/** An authorization request of the confidential first-party client, with PKCE S256. */
+function authorization(endpoints: Endpoints, options: { scope: string; consent?: boolean }) {
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(16).toString('base64url');
   const authorize = new URL(endpoints.authorization);
@@ -511,7 +552,17 @@ async function passwordLogin(
     code_challenge_method: 'S256',
     ...(options.consent ? { prompt: 'consent' } : {}),
   }).toString();
-  const { callback } = await logInThroughPage(agent, authorize.href, {
+  return { url: authorize.href, verifier, state };
+}
+
+/** One complete password login, as a browser and a confidential relying party do it together. */
+async function passwordLogin(
+  endpoints: Endpoints,
+  options: { scope: string; consent?: boolean },
+): Promise<TokenResponse> {
+  const agent = new UserAgent();
+  const { url, verifier, state } = authorization(endpoints, options);
+  const { callback } = await logInThroughPage(agent, url, {
     identifier: IDENTIFIER,
     password: PASSWORD,
   });
@@ -535,6 +586,123 @@ async function passwordLogin(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The SMS gateway and the code journeys
+
+/**
+ * A real HTTP server in this process standing in for an SMS gateway: it answers 200 to every
+ * POST and counts the messages, by tenant. Its CPU is part of the load generator's.
+ */
+interface SmsGateway {
+  url: string;
+  /** Messages taken so far: all, or one tenant's. */
+  received(tenant?: string): number;
+  close(): Promise<void>;
+}
+
+async function startSmsGateway(): Promise<SmsGateway> {
+  const byTenant = new Map<string, number>();
+  let total = 0;
+  const server = createServer((request, response) => {
+    if (request.method !== 'POST') {
+      response.writeHead(405).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      let tenant = '(unreadable)';
+      try {
+        tenant = String((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tenant?: unknown }).tenant);
+      } catch {
+        // Counted all the same: the gateway took it.
+      }
+      total++;
+      byTenant.set(tenant, (byTenant.get(tenant) ?? 0) + 1);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`,
+    received: (tenant) => (tenant === undefined ? total : (byTenant.get(tenant) ?? 0)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A browser without JavaScript: it says which site a POST comes from, as browsers do. */
+const browser = () => new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
+
+function alertOf(page: Page): string {
+  const match = /role="alert"[^>]*>([^<]*)</.exec(page.body);
+  return (match?.[1] ?? '')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .trim();
+}
+
+function expectStatus(page: Page, status: number, what: string): void {
+  if (page.status === status) return;
+  const alert = alertOf(page);
+  throw new Error(`${what} answered ${page.status}, not ${status}${alert ? `: ${alert}` : ''}`);
+}
+
+function submit(agent: UserAgent, page: Page, contains: string, form: Record<string, string>) {
+  const action = new URL(formAction(page.body, contains), page.url).href;
+  return agent.request(action, { form: { csrf: formField(page.body, 'csrf'), ...form } });
+}
+
+/** A page that asks where the reset code goes, and until when its sealed state holds. */
+interface ChoicePage {
+  agent: UserAgent;
+  page: Page;
+  /** performance.now() after which the page is too old to send from (a minute to spare). */
+  until: number;
+}
+
+/**
+ * Authorize → login page → "Forgot your password?" → the number typed → the page that asks
+ * where the code goes (the account's one verified number).
+ */
+async function openForgot(endpoints: Endpoints, phone: string): Promise<ChoicePage> {
+  const agent = browser();
+  const origin = new URL(endpoints.issuer).origin;
+  const login = await agent.follow(authorization(endpoints, { scope: 'openid' }).url, origin);
+  expectStatus(login, 200, 'the authorization request');
+  const link = /href="([^"]*\/forgot)" id="forgot-password"/.exec(login.body);
+  if (!link) throw new Error('the login page has no "Forgot your password?" link');
+  const start = await agent.request(new URL(link[1]!, login.url).href);
+  expectStatus(start, 200, 'GET /forgot');
+  const page = await submit(agent, start, '/forgot', { identifier: phone });
+  expectStatus(page, 200, 'POST /forgot');
+  return { agent, page, until: performance.now() + CODE_LIFETIME_MS - 60_000 };
+}
+
+/** POST /forgot/send: the first (the only) choice. */
+function sendCode({ agent, page }: ChoicePage): Promise<Page> {
+  return submit(agent, page, '/forgot/send', { state: formField(page.body, 'state'), choice: '0' });
+}
+
+/** What the gateway took beside what the journeys were told, per code phase. */
+interface CodeCounts {
+  /** POST /forgot/send answered 303 in the SMS journeys (warm-up included). */
+  journeysSent: number;
+  /** Messages the gateway took while the SMS journeys ran. */
+  journeysReceived: number;
+  acceptedSent: number;
+  acceptedReceived: number;
+  /** POST /forgot/send answered 429 in the refused phase (warm-up included). */
+  refused: number;
+  /** Messages the gateway took while the refused phase ran: must be none. */
+  refusedReceived: number;
+  /** The `sms` tenant's codes after the accepted sends: each send's limit look-ups read them all. */
+  smsTenantCodes: number;
+}
+
+// ---------------------------------------------------------------------------------------------
 // One database
 
 interface DatabaseResult {
@@ -544,6 +712,13 @@ interface DatabaseResult {
   argon2?: LoadResult;
   logins?: LoadResult;
   refresh?: LoadResult;
+  /** Complete "forgot password → code by SMS" journeys; each sends one code. */
+  smsJourneys?: LoadResult;
+  /** POST /forgot/send alone, accepted: a code written and handed to the gateway. */
+  acceptedSends?: LoadResult;
+  /** POST /forgot/send alone, refused by a limit: 429 with Retry-After. */
+  refusedSends?: LoadResult;
+  codes?: CodeCounts;
   /** Idle RSS (after start and one discovery request) per runtime; RSS after the load. */
   idleRss?: Partial<Record<Runtime, number>>;
   afterLoadRss?: number;
@@ -618,7 +793,133 @@ function describeProjection(r: DatabaseResult): void {
   );
 }
 
-async function benchDatabase(kind: string, cleanups: Set<() => Promise<void>>): Promise<DatabaseResult> {
+/** "refused: X ms CPU/request vs accepted: Y ms": the server's, and a local PostgreSQL's beside. */
+function describeRefusedCost(r: DatabaseResult): void {
+  const { acceptedSends: accepted, refusedSends: refused } = r;
+  if (!accepted || !refused) return;
+  const acceptedMs = perOp(accepted.server?.cpuMs, accepted);
+  const refusedMs = perOp(refused.server?.cpuMs, refused);
+  const db = (x: LoadResult) =>
+    x.databaseCpuMs === undefined ? '' : ` (+ ${fmt(perOp(x.databaseCpuMs, x), 2)} ms in postgres)`;
+  console.log(
+    `  refused: ${fmt(refusedMs, 2)} ms CPU/request${db(refused)} vs accepted: ${fmt(acceptedMs, 2)} ms${db(accepted)}` +
+      ` -> a refusal costs ${pct(refusedMs / acceptedMs)} of an accepted send (${fmt(acceptedMs / refusedMs)}× cheaper);` +
+      ` ${fmt(refused.perSecond)} refused/s vs ${fmt(accepted.perSecond)} accepted/s`,
+  );
+}
+
+/**
+ * The code phases, on the tenants `sms` and `limited`:
+ * - complete "forgot password → code by SMS" journeys, one number after another;
+ * - POST /forgot/send alone, each loop resending from its own choice page, accepted;
+ * - the same POST on `limited` after its one allowed code: refused with 429 and Retry-After.
+ */
+async function measureCodePhases(
+  serverUrl: string,
+  watch: Watch,
+  gateway: SmsGateway,
+  result: DatabaseResult,
+): Promise<void> {
+  const sms = await discover(`${serverUrl}/t/${SMS_TENANT.slug}`);
+  const limited = await discover(`${serverUrl}/t/${LIMITED_TENANT.slug}`);
+  const counts: CodeCounts = {
+    journeysSent: 0,
+    journeysReceived: 0,
+    acceptedSent: 0,
+    acceptedReceived: 0,
+    refused: 0,
+    refusedReceived: 0,
+    smsTenantCodes: 0,
+  };
+  result.codes = counts;
+  // The gateway serves every database in the run: this server's codes are what it takes from now.
+  const smsTenantBefore = gateway.received(SMS_TENANT.slug);
+
+  // 1. Whole journeys, each to the next number.
+  let next = 0;
+  let before = gateway.received();
+  result.smsJourneys = await runLoops(
+    CONCURRENCY,
+    async () => {
+      const choice = await openForgot(sms, phoneNumber(SMS_PHONES, next++));
+      const sent = await sendCode(choice);
+      expectStatus(sent, 303, 'POST /forgot/send');
+      counts.journeysSent++;
+      const codePage = await choice.agent.request(new URL(sent.headers.get('location')!, sent.url).href);
+      expectStatus(codePage, 200, 'the code page');
+    },
+    watch,
+  );
+  counts.journeysReceived = gateway.received() - before;
+  describePhase('SMS journeys', result.smsJourneys);
+  const journeysMatch = counts.journeysReceived === counts.journeysSent;
+  console.log(
+    `    ${''.padEnd(16)} ${journeysMatch ? '' : 'ERROR: '}the gateway took ${counts.journeysReceived} messages;` +
+      ` the journeys were told ${counts.journeysSent} codes were sent${journeysMatch ? '' : ' -- they should be equal'}`,
+  );
+
+  // 2. Accepted sends alone: each loop keeps its choice page (a fresh one when it grows old).
+  const choices = await Promise.all(
+    Array.from({ length: CONCURRENCY }, () => openForgot(sms, phoneNumber(SMS_PHONES, next++))),
+  );
+  before = gateway.received();
+  result.acceptedSends = await runLoops(
+    CONCURRENCY,
+    async (loop) => {
+      if (performance.now() > choices[loop]!.until) {
+        choices[loop] = await openForgot(sms, phoneNumber(SMS_PHONES, next++));
+      }
+      expectStatus(await sendCode(choices[loop]!), 303, 'POST /forgot/send');
+      counts.acceptedSent++;
+    },
+    watch,
+  );
+  counts.acceptedReceived = gateway.received() - before;
+  counts.smsTenantCodes = gateway.received(SMS_TENANT.slug) - smsTenantBefore;
+  describePhase('accepted sends', result.acceptedSends);
+  const acceptedMatch = counts.acceptedReceived === counts.acceptedSent;
+  console.log(
+    `    ${''.padEnd(16)} ${acceptedMatch ? '' : 'ERROR: '}the gateway took ${counts.acceptedReceived} messages` +
+      ` for ${counts.acceptedSent} accepted sends; the tenant has sent ${counts.smsTenantCodes} codes, all from one` +
+      ` IP address to one country, which every send's limit look-ups read`,
+  );
+
+  // 3. Refused sends: the number's one code a day is spent first.
+  const phone = phoneNumber(LIMITED_PHONES, 0);
+  const first = await sendCode(await openForgot(limited, phone));
+  // 429 only if this database already spent it; a fresh one sends.
+  if (first.status !== 303 && first.status !== 429) expectStatus(first, 303, 'the first POST /forgot/send');
+  const refusing = await Promise.all(Array.from({ length: CONCURRENCY }, () => openForgot(limited, phone)));
+  before = gateway.received();
+  result.refusedSends = await runLoops(
+    CONCURRENCY,
+    async (loop) => {
+      if (performance.now() > refusing[loop]!.until) refusing[loop] = await openForgot(limited, phone);
+      const refused = await sendCode(refusing[loop]!);
+      expectStatus(refused, 429, 'POST /forgot/send over the limit');
+      if (!(Number(refused.headers.get('retry-after')) > 0)) throw new Error('a 429 without Retry-After');
+      counts.refused++;
+    },
+    watch,
+  );
+  counts.refusedReceived = gateway.received() - before;
+  describePhase('refused sends', result.refusedSends);
+  if (counts.refusedReceived > 0) {
+    console.log(
+      `    ${''.padEnd(16)} WARNING: the gateway took ${counts.refusedReceived} messages during the refused phase;` +
+        ' a refused request must deliver nothing',
+    );
+  } else {
+    console.log(`    ${''.padEnd(16)} the gateway took no message during the ${counts.refused} refusals`);
+  }
+  describeRefusedCost(result);
+}
+
+async function benchDatabase(
+  kind: string,
+  gateway: SmsGateway,
+  cleanups: Set<() => Promise<void>>,
+): Promise<DatabaseResult> {
   console.log(`\n== ${kind} ==`);
   if (kind !== 'sqlite' && kind !== 'postgres') return { kind, skipped: `unknown database kind "${kind}"` };
   if (kind === 'postgres') {
@@ -642,7 +943,7 @@ async function benchDatabase(kind: string, cleanups: Set<() => Promise<void>>): 
 
   /** Starts a server, makes one discovery request (it builds the tenant's provider), settles. */
   async function startIdle(runtime: Runtime, profile?: string) {
-    const started = await ServerProcess.start(runtime, database.url, dir, profile);
+    const started = await ServerProcess.start(runtime, database.url, dir, gateway.url, profile);
     server = started;
     const endpoints = await discover(started.ready.issuer);
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -710,6 +1011,8 @@ async function benchDatabase(kind: string, cleanups: Set<() => Promise<void>>): 
       watch,
     );
     describePhase('refresh grants', result.refresh);
+
+    await measureCodePhases(server.ready.url, watch, gateway, result);
 
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const after = await server.sample();
@@ -793,8 +1096,53 @@ function printTable(results: DatabaseResult[]): void {
       : both(r, (x) => fmt((x.databaseCpuMs ?? Number.NaN) / x.windowMs, 2)),
   );
   row('load-gen CPU, cores, login / refresh', (r) => both(r, (x) => fmt(x.clientCpuMs / x.windowMs, 2)));
+  row(
+    'SMS codes/s (reset journeys)',
+    (r) => (r.smsJourneys ? fmt(r.smsJourneys.perSecond) : '—'),
+    'each a whole journey, via the webhook',
+  );
+  row('  SMS journey p50 / p99 ms', (r) =>
+    r.smsJourneys ? `${fmt(r.smsJourneys.p50)} / ${fmt(r.smsJourneys.p99)}` : '—',
+  );
+  row(
+    'SMS gateway took / journeys sent',
+    (r) => {
+      const c = r.codes;
+      if (!c || !r.smsJourneys) return '—';
+      return `${c.journeysReceived} / ${c.journeysSent} ${c.journeysReceived === c.journeysSent ? 'OK' : 'MISMATCH'}`;
+    },
+    'equal',
+  );
+  const sends = (r: DatabaseResult, f: (x: LoadResult) => string) =>
+    r.acceptedSends && r.refusedSends ? `${f(r.acceptedSends)} / ${f(r.refusedSends)}` : '—';
+  row('POST /forgot/send/s accepted / refused', (r) => sends(r, (x) => fmt(x.perSecond)));
+  row('  send p50 / p99 ms accepted / refused', (r) => sends(r, (x) => `${fmt(x.p50)}, ${fmt(x.p99)}`));
+  row('server CPU ms per SMS journey', (r) => fmt(perOp(r.smsJourneys?.server?.cpuMs, r.smsJourneys), 2));
+  row(
+    'server CPU ms per send accepted / refused',
+    (r) => {
+      if (!r.acceptedSends || !r.refusedSends) return '—';
+      const accepted = perOp(r.acceptedSends.server?.cpuMs, r.acceptedSends);
+      const refused = perOp(r.refusedSends.server?.cpuMs, r.refusedSends);
+      return `${fmt(accepted, 2)} / ${fmt(refused, 2)} = ${pct(refused / accepted)}`;
+    },
+    'refused far below accepted',
+  );
+  row('postgres CPU ms per send acc. / ref.', (r) =>
+    r.acceptedSends?.databaseCpuMs === undefined ? '—' : sends(r, (x) => fmt(perOp(x.databaseCpuMs, x), 2)),
+  );
+  row(
+    'SMS sent while refusing',
+    (r) =>
+      r.codes && r.refusedSends
+        ? `${r.codes.refusedReceived} ${r.codes.refusedReceived === 0 ? 'PASS' : 'WARNING'}`
+        : '—',
+    '0',
+  );
   row('other processes, cores, max', (r) => {
-    const phases = [r.argon2, r.logins, r.refresh].filter((x): x is LoadResult => x !== undefined);
+    const phases = [r.argon2, r.logins, r.refresh, r.smsJourneys, r.acceptedSends, r.refusedSends].filter(
+      (x): x is LoadResult => x !== undefined,
+    );
     const most = Math.max(...phases.map(othersCores));
     return `${fmt(most, 2)}${most > NOISY ? ' NOISY' : ''}`;
   });
@@ -872,6 +1220,7 @@ async function main(): Promise<void> {
         : ''),
   );
 
+  const gateway = await startSmsGateway();
   const cleanups = new Set<() => Promise<void>>();
   process.once('SIGINT', async () => {
     for (const cleanup of cleanups) await cleanup();
@@ -880,9 +1229,10 @@ async function main(): Promise<void> {
   });
   const results: DatabaseResult[] = [];
   try {
-    for (const kind of DATABASES) results.push(await benchDatabase(kind, cleanups));
+    for (const kind of DATABASES) results.push(await benchDatabase(kind, gateway, cleanups));
   } finally {
     removeBuilds();
+    await gateway.close();
   }
   printTable(results);
   saveResults(results);

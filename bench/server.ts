@@ -7,12 +7,24 @@
 // messages and sums the workers' figures (its own included).
 //
 // Environment: BENCH_DATABASE_URL (required), BENCH_IDENTIFIER and BENCH_PASSWORD (the account to
-// create), BENCH_DATA_DIR, BENCH_TENANT_CONFIG (JSON DeploymentConfig), BENCH_WORKERS.
+// create), BENCH_DATA_DIR, BENCH_TENANT_CONFIG (JSON DeploymentConfig; the first tenant is the one
+// logged in to), BENCH_PHONE_ACCOUNTS (JSON PhoneAccounts[]: accounts with one verified phone
+// number each, for the code phases), VAKT_SMS_WEBHOOK_URL (the bench's SMS gateway), BENCH_WORKERS.
 import cluster, { type Worker } from 'node:cluster';
 import { performance } from 'node:perf_hooks';
 import { createCore, createVakt } from '../src/composition.js';
 import type { DeploymentConfig } from '../src/config/schema.js';
 import { loadSettings } from '../src/config/settings.js';
+
+/**
+ * `count` accounts in `tenant`, each with one verified number: `+<first + i>` for i in 0..count-1
+ * (bench/bench.ts computes the same numbers). They share one password.
+ */
+export interface PhoneAccounts {
+  tenant: string;
+  first: number;
+  count: number;
+}
 
 export type ParentMessage =
   | { type: 'phase-start' }
@@ -66,16 +78,18 @@ const settings = loadSettings('test', {
   DATABASE_URL: databaseUrl,
   VAKT_DATA_DIR: process.env.BENCH_DATA_DIR ?? '.vakt-bench',
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+  ...(process.env.VAKT_SMS_WEBHOOK_URL ? { VAKT_SMS_WEBHOOK_URL: process.env.VAKT_SMS_WEBHOOK_URL } : {}),
 });
 const config = JSON.parse(process.env.BENCH_TENANT_CONFIG ?? '{}') as DeploymentConfig;
 const tenant = config.tenants[0]!;
+const phoneAccounts = JSON.parse(process.env.BENCH_PHONE_ACCOUNTS ?? '[]') as PhoneAccounts[];
 const threadpool = process.env.UV_THREADPOOL_SIZE ?? '4 (default)';
 
 /** The tenant, its keys and the bench account: what `vakt apply` and `vakt users create` would do. */
 async function prepareDatabase(core: ReturnType<typeof createCore>): Promise<void> {
   await core.migrate();
   await core.tenants.applyDeploymentConfig(config);
-  await core.keys.ensureSigningKeys(tenant.slug);
+  for (const { slug } of config.tenants) await core.keys.ensureSigningKeys(slug);
   const created = await core.accounts.createAccount({
     tenant: tenant.slug,
     defaultCountry: tenant.defaultCountry,
@@ -87,6 +101,31 @@ async function prepareDatabase(core: ReturnType<typeof createCore>): Promise<voi
   // identifier.taken: an earlier server on this database created it.
   if (!created.ok && created.error !== 'identifier.taken') {
     throw new Error(`could not create the bench account: ${created.error}`);
+  }
+  await createPhoneAccounts(core);
+}
+
+/** The phone accounts, unless an earlier server on this database made them (the last one exists). */
+async function createPhoneAccounts(core: ReturnType<typeof createCore>): Promise<void> {
+  let passwordHash: string | undefined;
+  for (const { tenant: slug, first, count } of phoneAccounts) {
+    const settings = config.tenants.find((t) => t.slug === slug);
+    if (!settings) throw new Error(`BENCH_PHONE_ACCOUNTS names tenant ${slug}, which is not configured`);
+    if (count < 1 || (await core.accounts.recoveryTargets(slug, 'phone', `+${first + count - 1}`))) continue;
+    // One argon2id hash for all of them: the code phases never check the password.
+    passwordHash ??= await core.hasher.hash(process.env.BENCH_PASSWORD ?? 'bench-password');
+    for (let i = 0; i < count; i++) {
+      const created = await core.accounts.createAccount({
+        tenant: slug,
+        defaultCountry: settings.defaultCountry,
+        phones: [`+${first + i}`],
+        passwordHash,
+        verified: true,
+      });
+      if (!created.ok && created.error !== 'identifier.taken') {
+        throw new Error(`could not create the phone account +${first + i} in ${slug}: ${created.error}`);
+      }
+    }
   }
 }
 

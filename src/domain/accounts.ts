@@ -289,9 +289,9 @@ export function createAccountService(deps: {
 
     async verifyPassword(tenant, accountId, password) {
       const stored = await repos.accounts.findPasswordHash(accountId);
-      const right = stored
-        ? await hasher.verify(stored, password)
-        : (await hasher.verifyDummy(password), false);
+      let right = false;
+      if (stored) right = await hasher.verify(stored, password);
+      else await hasher.verifyDummy(password);
       if (!right) {
         await repos.audit.recordEvent({ tenant, accountId, type: 'password.reauth_failed', at: clock.now() });
       }

@@ -126,11 +126,15 @@ export function createCodeService(deps: {
       for (const [by, value, windows] of checks) {
         if (!value) continue;
         for (const window of windows) {
-          const sent = await repos.codes.sentSince(request.tenant, by, value, now - window.seconds * 1000);
-          if (sent.length < window.max) continue;
-          // The window frees a place when the oldest code that fills it leaves it.
-          const oldest = sent[sent.length - window.max]!;
-          wait = Math.max(wait, oldest + window.seconds * 1000 - now);
+          // With `max` codes in the window, a place frees when the max-th newest leaves it.
+          const filling = await repos.codes.nthNewestSentSince(
+            request.tenant,
+            by,
+            value,
+            now - window.seconds * 1000,
+            window.max,
+          );
+          if (filling !== undefined) wait = Math.max(wait, filling + window.seconds * 1000 - now);
         }
       }
       return wait > 0 ? { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) } : undefined;
