@@ -1,5 +1,7 @@
 // The words of a code message, in the person's language and naming the tenant: an email with a
 // plain-text and an HTML body, or an SMS ending in the WebOTP line browsers offer to autofill.
+import type { Child } from 'hono/jsx';
+import type { Locale } from '../config/schema.js';
 import type { MessageKey, Translate } from '../ui/i18n.js';
 import { translator } from '../ui/i18n.js';
 import type { CodeMessage, CodePurpose, NoticeMessage } from './types.js';
@@ -49,29 +51,16 @@ export function composeEmail(message: CodeMessage): ComposedEmail {
     lines.signature,
     '',
   ].join('\n');
-  // hono/jsx escapes every text and attribute value. Inline styles and no images, fonts or
-  // links: mail clients block remote resources, and the code must read without them.
-  const html =
-    '<!doctype html>' +
-    String(
-      <html lang={message.locale}>
-        <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <title>{subject}</title>
-        </head>
-        <body style="margin:0;padding:24px;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:16px;line-height:1.5;color:#1b1b1b;background:#ffffff">
-          <p>{lines.greeting}</p>
-          <p>{lines.intro}</p>
-          <p style="font-family:ui-monospace,Menlo,Consolas,monospace;font-size:32px;font-weight:700;letter-spacing:6px;margin:24px 0">
-            {message.code}
-          </p>
-          <p>{lines.validity}</p>
-          <p style="color:#555555">{lines.ignore}</p>
-          <p>{lines.signature}</p>
-        </body>
-      </html>,
-    );
+  const html = emailHtml(message.locale, subject, [
+    <p>{lines.greeting}</p>,
+    <p>{lines.intro}</p>,
+    <p style="font-family:ui-monospace,Menlo,Consolas,monospace;font-size:32px;font-weight:700;letter-spacing:6px;margin:24px 0">
+      {message.code}
+    </p>,
+    <p>{lines.validity}</p>,
+    <p style="color:#555555">{lines.ignore}</p>,
+    <p>{lines.signature}</p>,
+  ]);
   return { subject, text, html };
 }
 
@@ -92,20 +81,33 @@ export function composeNotice(message: NoticeMessage): ComposedEmail & { sms: st
   const subject = t('notice.password_changed_subject', { tenant }).replace(/[\r\n]+/g, ' ');
   const body = t('notice.password_changed', { tenant });
   const text = [t('mail.greeting'), '', body, '', t('mail.signature', { tenant }), ''].join('\n');
-  const html =
+  const html = emailHtml(message.locale, subject, [
+    <p>{t('mail.greeting')}</p>,
+    <p>{body}</p>,
+    <p>{t('mail.signature', { tenant })}</p>,
+  ]);
+  return { subject, text, html, sms: body };
+}
+
+/**
+ * The HTML frame of every email. hono/jsx escapes every text and attribute value. Inline styles
+ * and no images, fonts or links: mail clients block remote resources, and a code must read
+ * without them.
+ */
+function emailHtml(locale: Locale, subject: string, paragraphs: Child[]): string {
+  return (
     '<!doctype html>' +
     String(
-      <html lang={message.locale}>
+      <html lang={locale}>
         <head>
           <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{subject}</title>
         </head>
         <body style="margin:0;padding:24px;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:16px;line-height:1.5;color:#1b1b1b;background:#ffffff">
-          <p>{t('mail.greeting')}</p>
-          <p>{body}</p>
-          <p>{t('mail.signature', { tenant })}</p>
+          {paragraphs}
         </body>
       </html>,
-    );
-  return { subject, text, html, sms: body };
+    )
+  );
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { type Clock, systemClock } from '../domain/clock.js';
 import { createEmailSender } from './email.js';
-import { composeEmail, composeNotice, composeSms } from './messages.js';
+import { type ComposedEmail, composeEmail, composeNotice, composeSms } from './messages.js';
 import { createOutbox, describeForConsole, type Outbox, type OutboxMessage } from './outbox.js';
 import { emailRouting, smsRouting } from './routing.js';
 import { sendSms } from './sms.js';
@@ -43,7 +43,7 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
   const clock = deps.clock ?? systemClock;
   const development = settings.mode === 'development';
   const outbox = deps.outbox ?? (development ? createOutbox() : undefined);
-  const email = createEmailSender({ timeoutMs: settings.deliveryTimeoutMs });
+  const emailSender = createEmailSender({ timeoutMs: settings.deliveryTimeoutMs });
 
   function toOutbox(
     message: CodeMessage | NoticeMessage,
@@ -68,109 +68,75 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
     }
   }
 
-  async function deliver(message: CodeMessage): Promise<DeliveryResult> {
+  /**
+   * Hands composed content to the message's channel (the tenant's route, else the outbox where
+   * there is one). What reaches the outbox is only what was handed over: a failed code is
+   * discarded, so showing it would mislead.
+   */
+  async function deliver(
+    message: CodeMessage | NoticeMessage,
+    email: ComposedEmail,
+    smsText: string,
+  ): Promise<DeliveryResult> {
     if (message.channel === 'email') {
       const routing = emailRouting(message.tenant, settings, env);
-      const composed = composeEmail(message);
       if ('problem' in routing) {
         if (!outbox) return { ok: false, reason: 'no SMTP server or sender is configured' };
-        toOutbox(message, composed);
+        toOutbox(message, email);
         return { ok: true };
       }
-      const result = await email.send(routing.route, message.to, composed);
-      // Only what was handed over: a failed code is discarded, so showing it would mislead.
-      if (result.ok) toOutbox(message, composed);
+      const result = await emailSender.send(routing.route, message.to, email);
+      if (result.ok) toOutbox(message, email);
       return result;
     }
     const routing = smsRouting(message.tenant, settings);
-    const text = composeSms(message, publicUrl());
     if ('problem' in routing) {
       if (!outbox) return { ok: false, reason: 'no SMS gateway is configured' };
-      toOutbox(message, { text });
+      toOutbox(message, { text: smsText });
       return { ok: true };
     }
+    const purpose = 'code' in message ? message.purpose : 'notice';
     const result = await sendSms(
       routing.route.webhookUrls,
-      { to: message.to, text, tenant: message.tenant.slug, purpose: message.purpose },
+      { to: message.to, text: smsText, tenant: message.tenant.slug, purpose },
       settings.deliveryTimeoutMs,
     );
-    if (result.ok) toOutbox(message, { text });
+    if (result.ok) toOutbox(message, { text: smsText });
     return result;
   }
 
-  /** A notice goes where a code would, by the same routes; the outbox takes it where none is set. */
-  async function deliverNotice(message: NoticeMessage): Promise<DeliveryResult> {
-    const composed = composeNotice(message);
-    if (message.channel === 'email') {
-      const routing = emailRouting(message.tenant, settings, env);
-      if ('problem' in routing) {
-        if (!outbox) return { ok: false, reason: 'no SMTP server or sender is configured' };
-        toOutbox(message, composed);
-        return { ok: true };
-      }
-      const result = await email.send(routing.route, message.to, composed);
-      if (result.ok) toOutbox(message, composed);
-      return result;
+  /** Never throws: a failure is a result, logged without the code and with the address masked. */
+  async function safely(message: CodeMessage | NoticeMessage, send: () => Promise<DeliveryResult>) {
+    let result: DeliveryResult;
+    try {
+      result = await send();
+    } catch (error) {
+      result = { ok: false, reason: error instanceof Error ? error.message : String(error) };
     }
-    const routing = smsRouting(message.tenant, settings);
-    if ('problem' in routing) {
-      if (!outbox) return { ok: false, reason: 'no SMS gateway is configured' };
-      toOutbox(message, { text: composed.sms });
-      return { ok: true };
+    if (!result.ok) {
+      logger.warn(
+        {
+          tenant: message.tenant.slug,
+          channel: message.channel,
+          purpose: 'code' in message ? message.purpose : 'notice',
+          to: maskDestination(message.to),
+          reason: result.reason,
+        },
+        'code' in message ? 'code delivery failed' : 'notice delivery failed',
+      );
     }
-    const result = await sendSms(
-      routing.route.webhookUrls,
-      { to: message.to, text: composed.sms, tenant: message.tenant.slug, purpose: 'notice' },
-      settings.deliveryTimeoutMs,
-    );
-    if (result.ok) toOutbox(message, { text: composed.sms });
     return result;
   }
 
   return {
     outbox,
-    async sendNotice(message) {
-      let result: DeliveryResult;
-      try {
-        result = await deliverNotice(message);
-      } catch (error) {
-        result = { ok: false, reason: error instanceof Error ? error.message : String(error) };
-      }
-      if (!result.ok) {
-        logger.warn(
-          {
-            tenant: message.tenant.slug,
-            channel: message.channel,
-            to: maskDestination(message.to),
-            reason: result.reason,
-          },
-          'notice delivery failed',
-        );
-      }
-      return result;
-    },
-    async sendCode(message) {
-      let result: DeliveryResult;
-      try {
-        result = await deliver(message);
-      } catch (error) {
-        result = { ok: false, reason: error instanceof Error ? error.message : String(error) };
-      }
-      if (!result.ok) {
-        // Never the code: a log is read by more people than the mailbox.
-        logger.warn(
-          {
-            tenant: message.tenant.slug,
-            channel: message.channel,
-            purpose: message.purpose,
-            to: maskDestination(message.to),
-            reason: result.reason,
-          },
-          'code delivery failed',
-        );
-      }
-      return result;
-    },
+    sendNotice: (message) =>
+      safely(message, () => {
+        const composed = composeNotice(message);
+        return deliver(message, composed, composed.sms);
+      }),
+    sendCode: (message) =>
+      safely(message, () => deliver(message, composeEmail(message), composeSms(message, publicUrl()))),
     channels(tenant) {
       // The outbox takes what has no real channel, so with one every channel works.
       if (outbox) return new Set<Channel>(['email', 'sms']);
@@ -180,7 +146,7 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
       return channels;
     },
     close() {
-      email.close();
+      emailSender.close();
     },
   };
 }
