@@ -4,26 +4,29 @@
 // addresses and numbers are told (ASVS 6.3.7), and, if asked, every other session ends with its
 // grants and refresh tokens (ASVS 7.4.3) while this one stays.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService } from '../domain/accounts.js';
 import type { ErrorCode } from '../domain/errors.js';
-import { checkNewPassword, passwordPolicyFor, policyVars } from '../domain/password-policy.js';
+import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { TenantRegistry, TenantRuntime } from '../oidc/registry.js';
-import { buildPageContext, rememberLanguageChoice } from '../server/http-context.js';
-import type { OidcModelRepository } from '../store/oidc-model-repository.js';
+import {
+  buildPageContext,
+  isSameOriginPost,
+  rememberLanguageChoice,
+  sendHtml,
+} from '../server/http-context.js';
 import { renderChangePasswordPage, renderPasswordChangedPage } from '../ui/journey-pages.js';
 import { passwordField } from './codes.js';
 import type { SendErrorPage } from './kit.js';
+import type { NewPasswordStep } from './new-password.js';
 
 export interface AccountPageDeps {
   registry: TenantRegistry;
   accounts: AccountService;
   hasher: PasswordHasher;
   secrets: SecretBox;
-  delivery: DeliveryService;
-  oidcModels: OidcModelRepository;
+  setNewPassword: NewPasswordStep;
   production: boolean;
   sendErrorPage: SendErrorPage;
 }
@@ -69,19 +72,17 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     extra: { error?: ErrorCode; errorVars?: Record<string, string> } = {},
   ) {
     const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
-    return reply
-      .code(status)
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(
-        renderChangePasswordPage({
-          page,
-          action: `/t/${runtime.slug}/account/password`,
-          csrf: csrfFor(uid),
-          passwordPolicy: passwordPolicyFor(runtime.settings),
-          ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
-        }),
-      );
+    return sendHtml(
+      reply,
+      status,
+      renderChangePasswordPage({
+        page,
+        action: `/t/${runtime.slug}/account/password`,
+        csrf: csrfFor(uid),
+        passwordPolicy: passwordPolicyFor(runtime.settings),
+        ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
+      }),
+    );
   }
 
   app.get<{ Params: Params }>('/t/:tenant/account/password', async (request, reply) => {
@@ -96,52 +97,30 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     if (!opened) return reply;
     const { runtime, accountId, uid } = opened;
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const site = request.headers['sec-fetch-site'];
-    const sameOrigin = typeof site === 'string' ? site === 'same-origin' : true;
     if (
-      !sameOrigin ||
+      !isSameOriginPost(request, new URL(runtime.issuer).origin) ||
       !secrets.macEquals('csrf', `account:${uid}`, typeof body.csrf === 'string' ? body.csrf : '')
     ) {
       return sendErrorPage(request, reply, 403, 'request.csrf', runtime.settings);
     }
     const current = typeof body.current_password === 'string' ? body.current_password : '';
-    const password = passwordField(body);
     if (!(await accounts.verifyPassword(runtime.slug, accountId, current))) {
       return show(request, reply, runtime, uid, 401, { error: 'account.wrong_password' });
     }
-    const policy = passwordPolicyFor(runtime.settings);
-    const identifiers = await accounts.listVerifiedIdentifiers(accountId);
-    const checked = checkNewPassword(password, policy, {
-      identifiers: identifiers.map((i) => i.value),
-      tenantName: runtime.settings.displayName,
-    });
-    if (!checked.ok)
-      return show(request, reply, runtime, uid, 400, { error: checked.error, errorVars: policyVars(policy) });
-    try {
-      await accounts.setPassword(runtime.slug, accountId, password, 'change');
-    } catch (error) {
-      request.log.error({ err: error }, 'password change failed');
-      return show(request, reply, runtime, uid, 503, { error: 'password.update_failed' });
-    }
-    if (body.end_sessions === 'on') {
-      await deps.oidcModels.revokeAccount(runtime.slug, accountId, opened.sessionId);
-    }
     const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
-    await Promise.all(
-      identifiers.map((i) =>
-        deps.delivery.sendNotice({
-          tenant: runtime.settings,
-          channel: i.kind === 'email' ? 'email' : 'sms',
-          to: i.value,
-          locale: page.locale,
-          notice: 'password_changed',
-        }),
-      ),
-    );
-    return reply
-      .code(200)
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(renderPasswordChangedPage({ page }));
+    const changed = await deps.setNewPassword({
+      tenant: runtime.settings,
+      accountId,
+      password: passwordField(body),
+      reason: 'change',
+      locale: page.locale,
+      endOtherSessions: body.end_sessions === 'on',
+      keepSessionId: opened.sessionId,
+    });
+    if (!changed.ok) {
+      const status = changed.error === 'password.update_failed' ? 503 : 400;
+      return show(request, reply, runtime, uid, status, { error: changed.error, errorVars: changed.vars });
+    }
+    return sendHtml(reply, 200, renderPasswordChangedPage({ page }));
   });
 }

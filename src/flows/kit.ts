@@ -12,7 +12,12 @@ import type { SecretBox } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/tenants.js';
 import type { ThrottleKey, ThrottleService } from '../domain/throttle.js';
 import type { TenantRegistry, TenantRuntime } from '../oidc/registry.js';
-import { buildPageContext, rememberLanguageChoice } from '../server/http-context.js';
+import {
+  buildPageContext,
+  isSameOriginPost,
+  rememberLanguageChoice,
+  sendHtml,
+} from '../server/http-context.js';
 import type { PageContext } from '../ui/layout.js';
 
 export type SendErrorPage = (
@@ -50,14 +55,7 @@ export function createJourneyKit(deps: KitDeps) {
   function checkCsrf(request: JourneyRequest, runtime: TenantRuntime, reply: FastifyReply): boolean {
     const body = request.body as Record<string, unknown> | undefined;
     const token = typeof body?.csrf === 'string' ? body.csrf : '';
-    // Browsers send Sec-Fetch-Site on every POST; with Referrer-Policy no-referrer a same-origin
-    // form POST carries `Origin: null`, so Origin is only the fallback for clients without it.
-    const site = request.headers['sec-fetch-site'];
-    const origin = request.headers.origin;
-    const sameOrigin =
-      typeof site === 'string'
-        ? site === 'same-origin'
-        : !origin || origin === new URL(runtime.issuer).origin;
+    const sameOrigin = isSameOriginPost(request, new URL(runtime.issuer).origin);
     if (sameOrigin && secrets.macEquals('csrf', `interaction:${request.params.uid}`, token)) return true;
     sendErrorPage(request, reply, 403, 'request.csrf', runtime.settings);
     return false;
@@ -104,7 +102,7 @@ export function createJourneyKit(deps: KitDeps) {
   }
 
   function html(reply: FastifyReply, status: number, body: string) {
-    return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+    return sendHtml(reply, status, body);
   }
 
   /** Goes to `path` with GET (post/redirect/get: reloading a page never resends a form). */

@@ -8,15 +8,13 @@
 // enumeration). State between the choice and the password lives sealed (AES-GCM under the
 // deployment secret) in the forms and bound to the interaction uid, or with the code.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService, IdentifierToVerify } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
 import type { ErrorCode } from '../domain/errors.js';
 import { maskIdentifier } from '../domain/identifiers.js';
 import { CODE_LIFETIME_MS, type CodeService } from '../domain/one-time-codes.js';
-import { checkNewPassword, passwordPolicyFor, policyVars } from '../domain/password-policy.js';
+import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { SecretBox } from '../domain/secrets.js';
-import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import {
   renderNewPasswordPage,
   renderRecoveryChoosePage,
@@ -26,17 +24,16 @@ import type { CodeJourneys, RecoveryPayload } from './codes.js';
 import { CODE_FAILURE_STATUS, type CodeStepFailure, field, passwordField } from './codes.js';
 import { countryName } from './country-names.js';
 import type { Journey, JourneyKit, JourneyRequest, Params } from './kit.js';
+import type { NewPasswordStep } from './new-password.js';
 
 export interface RecoveryDeps {
   kit: JourneyKit;
   accounts: AccountService;
   codes: CodeService;
   codeJourneys: CodeJourneys;
-  delivery: DeliveryService;
   secrets: SecretBox;
   clock: Clock;
-  oidcModels: OidcModelRepository;
-  log: { error(object: object, message: string): void };
+  setNewPassword: NewPasswordStep;
 }
 
 /** What the choice page hands back: who (if anyone) and where codes may go. */
@@ -58,7 +55,7 @@ interface Proof {
 }
 
 export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void {
-  const { kit, accounts, codes, codeJourneys, delivery, secrets, clock } = deps;
+  const { kit, accounts, codes, codeJourneys, secrets, clock } = deps;
 
   const seal = (value: ChoiceState | Proof) => secrets.encrypt(JSON.stringify(value));
   function unseal<T extends { uid: string; exp: number }>(
@@ -268,44 +265,23 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
     const { runtime } = journey;
     const proof = unseal<Proof>(field(request.body, 'proof', 8192), journey.details.uid);
     if (!proof) return showStart(request, reply, journey, 400, { error: 'recovery.expired' });
-    const password = passwordField(request.body);
-    const policy = passwordPolicyFor(runtime.settings);
-    const identifiers = await accounts.listVerifiedIdentifiers(proof.accountId);
-    const checked = checkNewPassword(password, policy, {
-      identifiers: identifiers.map((i) => i.value),
-      tenantName: runtime.settings.displayName,
+    const changed = await deps.setNewPassword({
+      tenant: runtime.settings,
+      accountId: proof.accountId,
+      password: passwordField(request.body),
+      reason: 'reset',
+      locale: kit.page(request, journey, journey.base).locale,
+      // A reset keeps no session: this login makes a new one.
+      endOtherSessions: field(request.body, 'end_sessions', 2) === 'on',
+      provedWith: proof.provedWith,
     });
-    if (!checked.ok) {
-      return showPassword(request, reply, journey, proof, 400, {
-        error: checked.error,
-        errorVars: policyVars(policy),
+    if (!changed.ok) {
+      const status = changed.error === 'password.update_failed' ? 503 : 400;
+      return showPassword(request, reply, journey, proof, status, {
+        error: changed.error,
+        errorVars: changed.vars,
       });
     }
-    try {
-      await accounts.setPassword(runtime.slug, proof.accountId, password, 'reset');
-    } catch (error) {
-      // The update is one statement: when it fails, the old password is still the one that works.
-      deps.log.error({ err: error, tenant: runtime.slug }, 'password reset failed');
-      return showPassword(request, reply, journey, proof, 503, { error: 'password.update_failed' });
-    }
-    if (field(request.body, 'end_sessions', 2) === 'on') {
-      // Sessions, grants and refresh tokens everywhere (ASVS 7.4.3); this login makes a new one.
-      await deps.oidcModels.revokeAccount(runtime.slug, proof.accountId);
-    }
-    const locale = kit.page(request, journey, journey.base).locale;
-    await Promise.all(
-      identifiers
-        .filter((i) => i.value !== proof.provedWith)
-        .map((i) =>
-          delivery.sendNotice({
-            tenant: runtime.settings,
-            channel: i.kind === 'email' ? 'email' : 'sms',
-            to: i.value,
-            locale,
-            notice: 'password_changed',
-          }),
-        ),
-    );
     return kit.finish(request, reply, journey, {
       login: { accountId: proof.accountId, remember: false, amr: codeJourneys.amrFor(proof.kind) },
     });

@@ -24,6 +24,7 @@ import { registerAccountPages } from '../flows/account.js';
 import { registerCodeJourneys } from '../flows/codes.js';
 import { registerInteractionRoutes } from '../flows/interaction.js';
 import { createJourneyKit } from '../flows/kit.js';
+import { createNewPasswordStep } from '../flows/new-password.js';
 import { registerRecovery } from '../flows/recovery.js';
 import { registerHelpRoutes } from '../help/routes.js';
 import type { TenantRegistry } from '../oidc/registry.js';
@@ -133,13 +134,18 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
     registerInteractionRoutes(pages, { kit, accounts: deps.accounts, codeJourneys });
     registerHelpRoutes(pages, { registry, sendErrorPage });
+    const setNewPassword = createNewPasswordStep({
+      accounts: deps.accounts,
+      delivery: deps.delivery,
+      oidcModels: deps.oidcModels,
+      log: logger,
+    });
     registerAccountPages(pages, {
       registry,
       accounts: deps.accounts,
       hasher: deps.hasher,
       secrets: deps.secrets,
-      delivery: deps.delivery,
-      oidcModels: deps.oidcModels,
+      setNewPassword,
       production,
       sendErrorPage,
     });
@@ -148,11 +154,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       accounts: deps.accounts,
       codes: deps.codes,
       codeJourneys,
-      delivery: deps.delivery,
       secrets: deps.secrets,
       clock: deps.clock,
-      oidcModels: deps.oidcModels,
-      log: logger,
+      setNewPassword,
     });
   });
 

@@ -64,3 +64,20 @@ export function rememberLanguageChoice(request: FastifyRequest, reply: FastifyRe
     `${LANGUAGE_COOKIE}=${locale}; Path=/; Max-Age=31536000; SameSite=Lax${secure ? '; Secure' : ''}`,
   );
 }
+
+/** A hosted page: HTML, never cached (it carries a CSRF token and personal details). */
+export function sendHtml(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+}
+
+/**
+ * Whether a form POST came from a page of this origin. Browsers send Sec-Fetch-Site on every
+ * POST; with Referrer-Policy no-referrer a same-origin form POST carries `Origin: null`, so
+ * Origin is only the fallback for clients without Sec-Fetch-Site.
+ */
+export function isSameOriginPost(request: FastifyRequest, origin: string): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site === 'same-origin';
+  const sent = request.headers.origin;
+  return !sent || sent === origin;
+}

@@ -77,6 +77,45 @@ export const PasswordHint: FC<{ page: PageContext; policy: PasswordPolicy }> = (
   return <>{`${length} ${page.t('password.rules', { rules: list })}`}</>;
 };
 
+/**
+ * A new password: its label, `autocomplete="new-password"` for password managers, no
+ * maxlength (a browser would cut a pasted password; the policy says "too long" instead), and
+ * the tenant's rules said before the person types (ASVS 6.2.7, 6.2.8).
+ */
+const NewPasswordField: FC<{
+  page: PageContext;
+  label: MessageKey;
+  policy: PasswordPolicy;
+  invalid: boolean;
+  autofocus: boolean;
+}> = ({ page, label, policy, invalid, autofocus }) => (
+  <>
+    <label for="password">{page.t(label)}</label>
+    <input
+      id="password"
+      name="password"
+      type="password"
+      autocomplete="new-password"
+      required
+      minlength={policy.minLength}
+      aria-invalid={invalid ? 'true' : undefined}
+      aria-describedby={invalid ? 'password-hint form-error' : 'password-hint'}
+      autofocus={autofocus}
+    />
+    <p class="hint" id="password-hint">
+      <PasswordHint page={page} policy={policy} />
+    </p>
+  </>
+);
+
+/** "Log out on all other devices and apps" after a new password (ASVS 7.4.3). */
+const EndSessions: FC<{ page: PageContext; checked: boolean }> = ({ page, checked }) => (
+  <div class="check">
+    <input id="end-sessions" name="end_sessions" type="checkbox" value="on" checked={checked} />
+    <label for="end-sessions">{page.t('recovery.end_sessions')}</label>
+  </div>
+);
+
 export interface SignupPageProps extends FormError {
   page: PageContext;
   action: string;
@@ -109,21 +148,13 @@ export function renderSignupPage(p: SignupPageProps): string {
           hint={t('signup.identifier_hint', { country: p.countryName })}
           invalid={p.errorField === 'identifier'}
         />
-        <label for="password">{t('signup.password')}</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          minlength={p.passwordPolicy.minLength}
-          aria-invalid={p.errorField === 'password' ? 'true' : undefined}
-          aria-describedby={p.errorField === 'password' ? 'password-hint form-error' : 'password-hint'}
+        <NewPasswordField
+          page={p.page}
+          label="signup.password"
+          policy={p.passwordPolicy}
+          invalid={p.errorField === 'password'}
           autofocus={Boolean(p.identifier) && p.errorField !== 'identifier'}
         />
-        <p class="hint" id="password-hint">
-          <PasswordHint page={p.page} policy={p.passwordPolicy} />
-        </p>
         <div class="check">
           <input id="remember" name="remember" type="checkbox" value="on" checked={p.remember ?? false} />
           <label for="remember">{t('login.remember')}</label>
@@ -354,25 +385,14 @@ export function renderNewPasswordPage(p: NewPasswordProps): string {
         <Csrf value={p.csrf} />
         <input type="hidden" name="proof" value={p.proof} />
         <input type="text" name="username" autocomplete="username" value={p.username} hidden readonly />
-        <label for="password">{t('recovery.password_label')}</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          minlength={p.passwordPolicy.minLength}
-          aria-invalid={p.error ? 'true' : undefined}
-          aria-describedby={p.error ? 'password-hint form-error' : 'password-hint'}
+        <NewPasswordField
+          page={p.page}
+          label="recovery.password_label"
+          policy={p.passwordPolicy}
+          invalid={Boolean(p.error)}
           autofocus
         />
-        <p class="hint" id="password-hint">
-          <PasswordHint page={p.page} policy={p.passwordPolicy} />
-        </p>
-        <div class="check">
-          <input id="end-sessions" name="end_sessions" type="checkbox" value="on" checked />
-          <label for="end-sessions">{t('recovery.end_sessions')}</label>
-        </div>
+        <EndSessions page={p.page} checked />
         <button type="submit">{t('recovery.password_submit')}</button>
       </form>
     </Layout>,
@@ -402,23 +422,14 @@ export function renderChangePasswordPage(p: ChangePasswordProps): string {
           autocomplete="current-password"
           required
         />
-        <label for="password">{t('account.new_password')}</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          minlength={p.passwordPolicy.minLength}
-          aria-describedby="password-hint"
+        <NewPasswordField
+          page={p.page}
+          label="recovery.password_label"
+          policy={p.passwordPolicy}
+          invalid={p.error !== undefined && p.error !== 'account.wrong_password'}
+          autofocus={false}
         />
-        <p class="hint" id="password-hint">
-          <PasswordHint page={p.page} policy={p.passwordPolicy} />
-        </p>
-        <div class="check">
-          <input id="end-sessions" name="end_sessions" type="checkbox" value="on" />
-          <label for="end-sessions">{t('account.end_sessions')}</label>
-        </div>
+        <EndSessions page={p.page} checked={false} />
         <button type="submit">{t('account.submit')}</button>
       </form>
     </Layout>,

@@ -178,8 +178,6 @@ export const en = {
   'time.minutes': '{n} minutes',
   'account.password_title': 'Change your password',
   'account.current_password': 'Current password',
-  'account.new_password': 'New password',
-  'account.end_sessions': 'Log out on all other devices and apps',
   'account.submit': 'Change password',
   'account.changed_title': 'Your password has been changed',
   'account.changed_lead':

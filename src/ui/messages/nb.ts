@@ -181,8 +181,6 @@ export const nb: Record<MessageKey, string> = {
   'time.minutes': '{n} minutter',
   'account.password_title': 'Endre passordet ditt',
   'account.current_password': 'Nåværende passord',
-  'account.new_password': 'Nytt passord',
-  'account.end_sessions': 'Logg ut på alle andre enheter og apper',
   'account.submit': 'Endre passord',
   'account.changed_title': 'Passordet ditt er endret',
   'account.changed_lead':

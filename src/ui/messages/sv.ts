@@ -185,8 +185,6 @@ export const sv: Record<MessageKey, string> = {
   'time.minutes': '{n} minuter',
   'account.password_title': 'Byt ditt lösenord',
   'account.current_password': 'Nuvarande lösenord',
-  'account.new_password': 'Nytt lösenord',
-  'account.end_sessions': 'Logga ut på alla andra enheter och appar',
   'account.submit': 'Byt lösenord',
   'account.changed_title': 'Ditt lösenord har bytts',
   'account.changed_lead':

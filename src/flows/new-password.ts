@@ -1,0 +1,75 @@
+// What happens when a person sets a new password, after a reset code or with the current
+// password: the tenant's policy (with the person's own identifiers refused), the change itself
+// (one statement: if it fails, the old password still works), on request the end of the other
+// sessions with their grants and refresh tokens (ASVS 7.4.3), and a notice to the account's
+// verified addresses and numbers (ASVS 6.3.7).
+import type { Locale } from '../config/schema.js';
+import type { DeliveryService } from '../delivery/types.js';
+import type { AccountService } from '../domain/accounts.js';
+import {
+  checkNewPassword,
+  type PasswordProblem,
+  passwordPolicyFor,
+  policyVars,
+} from '../domain/password-policy.js';
+import type { TenantSettings } from '../domain/tenants.js';
+import type { OidcModelRepository } from '../store/oidc-model-repository.js';
+
+export interface NewPassword {
+  tenant: TenantSettings;
+  accountId: string;
+  password: string;
+  reason: 'reset' | 'change';
+  locale: Locale;
+  endOtherSessions: boolean;
+  /** The session to keep (a change made while logged in); a reset keeps none. */
+  keepSessionId?: string | undefined;
+  /** The identifier the reset code went to: it is not told again. */
+  provedWith?: string | undefined;
+}
+
+export type NewPasswordOutcome =
+  | { ok: true }
+  | { ok: false; error: PasswordProblem | 'password.update_failed'; vars: Record<string, string> };
+
+export function createNewPasswordStep(deps: {
+  accounts: AccountService;
+  delivery: DeliveryService;
+  oidcModels: OidcModelRepository;
+  log: { error(object: object, message: string): void };
+}) {
+  const { accounts, delivery, oidcModels } = deps;
+  return async function setNewPassword(input: NewPassword): Promise<NewPasswordOutcome> {
+    const { tenant, accountId } = input;
+    const policy = passwordPolicyFor(tenant);
+    const identifiers = await accounts.listVerifiedIdentifiers(accountId);
+    const checked = checkNewPassword(input.password, policy, {
+      identifiers: identifiers.map((i) => i.value),
+      tenantName: tenant.displayName,
+    });
+    if (!checked.ok) return { ok: false, error: checked.error, vars: policyVars(policy) };
+    try {
+      await accounts.setPassword(tenant.slug, accountId, input.password, input.reason);
+    } catch (error) {
+      deps.log.error({ err: error, tenant: tenant.slug }, `password ${input.reason} failed`);
+      return { ok: false, error: 'password.update_failed', vars: {} };
+    }
+    if (input.endOtherSessions) await oidcModels.revokeAccount(tenant.slug, accountId, input.keepSessionId);
+    await Promise.all(
+      identifiers
+        .filter((i) => i.value !== input.provedWith)
+        .map((i) =>
+          delivery.sendNotice({
+            tenant,
+            channel: i.kind === 'email' ? 'email' : 'sms',
+            to: i.value,
+            locale: input.locale,
+            notice: 'password_changed',
+          }),
+        ),
+    );
+    return { ok: true };
+  };
+}
+
+export type NewPasswordStep = ReturnType<typeof createNewPasswordStep>;
