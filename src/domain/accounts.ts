@@ -217,11 +217,8 @@ export function createAccountService(deps: {
         : undefined;
       const accountId = row?.account_id;
       const stored = accountId ? await repos.accounts.findPasswordHash(accountId) : undefined;
-      if (
-        accountId &&
-        stored &&
-        (await throttle.accountFailures(tenant, accountId)) >= ACCOUNT_FAILURE_LIMIT
-      ) {
+      const failures = accountId && stored ? await throttle.accountFailures(tenant, accountId) : 0;
+      if (accountId && failures >= ACCOUNT_FAILURE_LIMIT) {
         // NIST 800-63B: after 100 consecutive failures the password stops working until reset.
         await hasher.verifyDummy(password);
         await repos.audit.recordEvent({
@@ -260,7 +257,8 @@ export function createAccountService(deps: {
         });
         return fail('login.invalid_credentials');
       }
-      await throttle.accountSucceeded(tenant, accountId);
+      // Only an account with failures has a row to forget: no write on the usual login.
+      if (failures > 0) await throttle.accountSucceeded(tenant, accountId);
       const toVerify = await identifierToVerify(accountId, row);
       await repos.audit.recordEvent({
         tenant,

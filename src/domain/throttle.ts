@@ -21,8 +21,11 @@ export function waitAfter(kind: 'id' | 'ip', failures: number): number {
 }
 
 export interface ThrottleService {
-  /** Seconds until every key may try again, or undefined when none must wait. */
-  waitFor(tenant: string, keys: ThrottleKey[]): Promise<number | undefined>;
+  /**
+   * Seconds until every key may try again (undefined when none must wait), and which keys
+   * have failures to forget after a success.
+   */
+  waitFor(tenant: string, keys: ThrottleKey[]): Promise<{ wait: number | undefined; failing: ThrottleKey[] }>;
   failed(tenant: string, keys: ThrottleKey[]): Promise<void>;
   succeeded(tenant: string, keys: ThrottleKey[]): Promise<void>;
   /** Consecutive wrong passwords of an account. */
@@ -36,12 +39,14 @@ export function createThrottleService(deps: { repos: Repositories; clock: Clock 
   return {
     async waitFor(tenant, keys) {
       const now = clock.now();
-      const rows = await repos.throttles.find(tenant, keys);
-      const until = Math.max(
-        0,
-        ...rows.filter((r) => now - r.last_failure_at < FORGET_AFTER_MS).map((r) => r.blocked_until),
+      const rows = (await repos.throttles.find(tenant, keys)).filter(
+        (r) => now - r.last_failure_at < FORGET_AFTER_MS,
       );
-      return until > now ? Math.ceil((until - now) / 1000) : undefined;
+      const until = Math.max(0, ...rows.map((r) => r.blocked_until));
+      return {
+        wait: until > now ? Math.ceil((until - now) / 1000) : undefined,
+        failing: rows.map((r) => r.key as ThrottleKey),
+      };
     },
     async failed(tenant, keys) {
       const now = clock.now();

@@ -205,7 +205,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     { ok: true; value: LiveCode } | { ok: false; error: CodeStepFailure; vars?: Record<string, string> }
   > {
     const keys: ThrottleKey[] = [`ip:${kit.ipOf(request)}`];
-    const wait = await kit.throttled(reply, journey, keys);
+    const { wait } = await kit.throttled(reply, journey, keys);
     if (wait) {
       return {
         ok: false,

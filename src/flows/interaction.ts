@@ -150,7 +150,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       `id:${typed.ok ? typed.value.value : identifier.toLowerCase()}`,
       `ip:${kit.ipOf(request)}`,
     ];
-    const wait = await kit.throttled(reply, journey, keys);
+    const { wait, failing } = await kit.throttled(reply, journey, keys);
     if (wait) {
       return showLogin(request, reply, journey, 429, {
         error: 'login.throttled',
@@ -175,7 +175,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     }
     // A success forgets the identifier's failures, not the address's: one's own account must
     // not reset the count of guesses at others'.
-    await kit.throttle.succeeded(runtime.slug, [keys[0]!]);
+    if (failing.includes(keys[0]!)) await kit.throttle.succeeded(runtime.slug, [keys[0]!]);
     const { accountId, toVerify } = result.value;
     if (toVerify) {
       const sent = await codeJourneys.startVerification(request, reply, journey, {

@@ -139,13 +139,13 @@ export function createJourneyKit(deps: KitDeps) {
       : page.t('time.minutes', { n: String(Math.ceil(seconds / 60)) });
 
   /**
-   * Guess throttling (ASVS 6.3.1): the wait in seconds for these keys, with Retry-After set,
-   * or undefined when the request may go on.
+   * Guess throttling (ASVS 6.3.1): the wait in seconds for these keys, with Retry-After set
+   * (undefined when the request may go on), and the keys that have failures on record.
    */
   async function throttled(reply: FastifyReply, journey: Journey, keys: ThrottleKey[]) {
-    const wait = await deps.throttle.waitFor(journey.runtime.slug, keys);
-    if (wait) reply.header('retry-after', String(wait));
-    return wait;
+    const found = await deps.throttle.waitFor(journey.runtime.slug, keys);
+    if (found.wait) reply.header('retry-after', String(found.wait));
+    return found;
   }
 
   return {
