@@ -35,7 +35,7 @@ for (const kind of databaseKinds) {
         clock,
         env: { VAKT_SMTP_URL: mailbox.url, VAKT_MAIL_FROM: 'Acme ID <id@acme.example>' },
         config: {
-          tenants: ['acme', 'forget', 'ips', 'lock', 'timing'].map((slug) =>
+          tenants: ['acme', 'codes', 'forget', 'ips', 'lock', 'timing'].map((slug) =>
             testTenant({ slug, identifierKinds: ['email'] }),
           ),
         },
@@ -145,6 +145,39 @@ for (const kind of databaseKinds) {
       const refused = await attempt(page, 'spray-new@example.com', 'Summer2026!');
       assert.equal(refused.status, 429, 'a fresh identifier from the same address');
       assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    });
+
+    test('ASVS 6.6.3: wrong codes from one address are throttled across journeys, not only 5 per code', async () => {
+      /** A reset journey for an unknown address: its decoy code can never be right. */
+      async function codePage(n: number) {
+        const page = await loginPage('codes');
+        const forgot = await agent.request(
+          new URL(formAction(page.body, '/login').replace(/login$/, 'forgot'), running.url).href,
+        );
+        const choose = await agent.request(new URL(formAction(forgot.body, '/forgot'), running.url).href, {
+          form: { csrf: formField(forgot.body, 'csrf'), identifier: `guesser${n}@example.com` },
+        });
+        const sent = await agent.request(new URL(formAction(choose.body, '/forgot/send'), running.url).href, {
+          form: { csrf: formField(choose.body, 'csrf'), state: formField(choose.body, 'state'), choice: '0' },
+        });
+        assert.equal(sent.status, 303);
+        return agent.request(new URL(sent.headers.get('location')!, running.url).href);
+      }
+      const guess = (page: Response) =>
+        agent.request(new URL(formAction(page.body, '/forgot/code'), running.url).href, {
+          form: { csrf: formField(page.body, 'csrf'), code: '000000' },
+        });
+      // Four journeys of five wrong codes each: the address's 20 free failures.
+      for (let n = 0; n < 4; n++) {
+        const page = await codePage(n);
+        for (let i = 0; i < 5; i++)
+          assert.equal((await guess(page)).status, 401, `journey ${n}, guess ${i + 1}`);
+      }
+      const fresh = await codePage(4);
+      const refused = await guess(fresh);
+      assert.equal(refused.status, 429, 'a fresh code from the same address waits');
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+      assert.match(alertOf(refused), /^Too many wrong codes from this connection\. Wait \d+ seconds/);
     });
 
     test('NIST: after 100 consecutive failures the password stops working until it is reset', async () => {
