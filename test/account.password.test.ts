@@ -6,16 +6,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { databaseKinds } from './helpers/databases.js';
-import { formField, type Response, UserAgent } from './helpers/http-client.js';
+import { alertText, formField, UserAgent } from './helpers/http-client.js';
 import { logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
 
 const SECRET = 'web-secret-0123456789-0123456789-0123';
-
-function alertOf(page: Response): string {
-  return (/role="alert"[^>]*>([^<]*)</.exec(page.body)?.[1] ?? '').trim();
-}
 
 for (const kind of databaseKinds) {
   describe(`changing the password on ${kind.name}`, { skip: kind.skip, timeout: 60_000 }, () => {
@@ -79,7 +75,7 @@ for (const kind of databaseKinds) {
     test('not logged in: a localised 401 page, no form', async () => {
       const response = await new UserAgent({ 'accept-language': 'en' }).request(`${running.url}${page}`);
       assert.equal(response.status, 401);
-      assert.match(alertOf(response), /^You are not logged in here/);
+      assert.match(alertText(response), /^You are not logged in here/);
     });
 
     test('the current password is required; the policy applies; then the change, the notice and the end of other sessions', async () => {
@@ -99,10 +95,10 @@ for (const kind of databaseKinds) {
 
       const wrong = await change(here, { current_password: 'not-it-at-all', password: randomPassword() });
       assert.equal(wrong.status, 401);
-      assert.equal(alertOf(wrong), 'Your current password is not right. Check it and try again.');
+      assert.equal(alertText(wrong), 'Your current password is not right. Check it and try again.');
       const weak = await change(here, { current_password: old, password: 'password123' });
       assert.equal(weak.status, 400);
-      assert.match(alertOf(weak), /often used or have leaked|common/i);
+      assert.match(alertText(weak), /often used or have leaked|common/i);
       assert.ok(await passwordWorks(email, old), 'nothing changed yet');
 
       const fresh = `${randomPassword()} nytt`;

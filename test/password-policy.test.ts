@@ -12,15 +12,9 @@ import { tenantSchema } from '../src/config/schema.js';
 import { commonPasswordCount, isCommonPassword } from '../src/domain/common-passwords.js';
 import { checkNewPassword, DEFAULT_PASSWORD_POLICY } from '../src/domain/password-policy.js';
 import { databaseKinds } from './helpers/databases.js';
-import { formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { RP, type RunningVakt, startVakt, testTenant } from './helpers/vakt.js';
-
-/** The localised message of a page's alert. */
-function alertOf(page: Response): string {
-  const match = /role="alert"[^>]*>([^<]*)</.exec(page.body);
-  return (match?.[1] ?? '').replace(/&#39;/g, "'").trim();
-}
 
 /** The hint under the password field of the sign-up page. */
 function passwordHintOf(page: Response): string {
@@ -171,7 +165,7 @@ for (const kind of databaseKinds) {
       const { response } = await trySignup(identifier, password, tenant);
       assert.equal(response.status, 400, `expected a refusal of ${JSON.stringify(password)}`);
       assert.match(response.body, /aria-invalid="true"[^>]*aria-describedby="password-hint form-error"/);
-      return alertOf(response);
+      return alertText(response);
     }
 
     // Each accepted password sends a code: a new address each time keeps clear of the code limits.
@@ -182,14 +176,14 @@ for (const kind of databaseKinds) {
       assert.equal(
         response.status,
         303,
-        `expected ${JSON.stringify(password)} to be accepted, got ${response.status}: ${alertOf(response)}`,
+        `expected ${JSON.stringify(password)} to be accepted, got ${response.status}: ${alertText(response)}`,
       );
     }
 
     /** The whole sign-up: form, code from the mail, back at the client. */
     async function signUp(identifier: string, password: string, tenant = 'acme') {
       const { agent, response } = await trySignup(identifier, password, tenant);
-      assert.equal(response.status, 303, `sign-up answered ${response.status}: ${alertOf(response)}`);
+      assert.equal(response.status, 303, `sign-up answered ${response.status}: ${alertText(response)}`);
       const codePage = await agent.request(new URL(response.headers.get('location')!, running.url).href);
       const action = new URL(formAction(codePage.body, '/code'), running.url).href;
       const done = await agent.follow(action, running.url, {

@@ -11,21 +11,13 @@ import * as oidc from 'openid-client';
 import { codeLimitsSchema } from '../src/config/schema.js';
 import { createManualClock } from '../src/domain/clock.js';
 import { databaseKinds } from './helpers/databases.js';
-import { formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
 import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
 
 const SECRET = 'web-secret-0123456789-0123456789-0123';
-
-function alertOf(page: Response): string {
-  const match = /role="alert"[^>]*>([^<]*)</.exec(page.body);
-  return (match?.[1] ?? '')
-    .replace(/&#39;/g, "'")
-    .replace(/&quot;/g, '"')
-    .trim();
-}
 
 for (const kind of databaseKinds) {
   describe(`password recovery and code limits on ${kind.name}`, { skip: kind.skip, timeout: 120_000 }, () => {
@@ -106,7 +98,7 @@ for (const kind of databaseKinds) {
       const start = await agent.request(new URL(link[1]!, running.url).href);
       assert.equal(start.status, 200);
       const choose = await submit(agent, start, '/forgot', { identifier });
-      assert.equal(choose.status, 200, alertOf(choose));
+      assert.equal(choose.status, 200, alertText(choose));
       return { auth, choose };
     }
 
@@ -175,7 +167,7 @@ for (const kind of databaseKinds) {
         password: 'short',
       });
       assert.equal(weak.status, 400);
-      assert.match(alertOf(weak), /too short/);
+      assert.match(alertText(weak), /too short/);
 
       const fresh = `${randomPassword()} ny`;
       const mailsBefore = mailbox.messages.length;
@@ -191,7 +183,7 @@ for (const kind of databaseKinds) {
           },
         },
       );
-      assert.ok(done.status >= 300 && done.status < 400, `${done.status}: ${alertOf(done)}`);
+      assert.ok(done.status >= 300 && done.status < 400, `${done.status}: ${alertText(done)}`);
       const back = new URL(done.headers.get('location')!);
       assert.equal(back.origin + back.pathname, `${RP}/callback`);
       const tokens = await oidc.authorizationCodeGrant(config, back, {
@@ -227,7 +219,7 @@ for (const kind of databaseKinds) {
       assert.match(codePage.body, /n•••@example\.com/);
       const tried = await submit(agent, codePage, '/forgot/code', { code: '123456' });
       assert.equal(tried.status, 401);
-      assert.equal(alertOf(tried), 'That code is wrong. Check the latest message from us and try again.');
+      assert.equal(alertText(tried), 'That code is wrong. Check the latest message from us and try again.');
       assert.equal(mailbox.messages.length + sms.messages.length, sentBefore, 'nothing left vakt');
     });
 
@@ -236,13 +228,13 @@ for (const kind of databaseKinds) {
       const { choose: page } = await forgot(agent, 'nobody.either@example.com');
       const tampered = await submit(agent, page, '/forgot/send', { state: 'v1.AAAA.BBBB.CCCC', choice: '0' });
       assert.equal(tampered.status, 400);
-      assert.match(alertOf(tampered), /expired or was already used/);
+      assert.match(alertText(tampered), /expired or was already used/);
       const outOfRange = await submit(agent, page, '/forgot/send', {
         state: formField(page.body, 'state'),
         choice: '7',
       });
       assert.equal(outOfRange.status, 400);
-      assert.equal(alertOf(outOfRange), 'Choose where we should send the code.');
+      assert.equal(alertText(outOfRange), 'Choose where we should send the code.');
     });
 
     test('per identifier: the 4th code in 10 minutes is refused with 429 and Retry-After; later it works again', async () => {
@@ -256,7 +248,7 @@ for (const kind of databaseKinds) {
       const retryAfter = Number(refused.headers.get('retry-after'));
       assert.ok(retryAfter > 0 && retryAfter <= 600, `Retry-After ${retryAfter}`);
       assert.equal(
-        alertOf(refused),
+        alertText(refused),
         `You have requested too many codes in too short a time. Wait ${Math.ceil(retryAfter / 60)} minutes and try again.`,
       );
       assert.equal(mailbox.messages.length, mails, 'a refused request sends nothing');
@@ -276,7 +268,7 @@ for (const kind of databaseKinds) {
         for (let i = 0; i < 4; i++) {
           const failed = await choose(agent, page, 0);
           assert.equal(failed.status, 502);
-          assert.match(alertOf(failed), /^We were unable to send you a code/);
+          assert.match(alertText(failed), /^We were unable to send you a code/);
         }
       } finally {
         mailbox.refusing = false;

@@ -11,18 +11,12 @@ import * as oidc from 'openid-client';
 import { createManualClock } from '../src/domain/clock.js';
 import { CODE_LIFETIME_MS } from '../src/domain/one-time-codes.js';
 import { databaseKinds } from './helpers/databases.js';
-import { formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
 import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
 
 const SECRET = 'web-secret-0123456789-0123456789-0123';
-
-/** The localised message of a page's alert (English pages: the agent asks for en). */
-function alertOf(page: Response): string {
-  const match = /role="alert"[^>]*>([^<]*)</.exec(page.body);
-  return (match?.[1] ?? '').replace(/&#39;/g, "'").trim();
-}
 
 for (const kind of databaseKinds) {
   describe(`sign-up with one-time codes on ${kind.name}`, { skip: kind.skip, timeout: 120_000 }, () => {
@@ -101,7 +95,7 @@ for (const kind of databaseKinds) {
     /** Submits the sign-up form and expects the code page. */
     async function startSignup(agent: UserAgent, page: Response, identifier: string, password: string) {
       const posted = await submit(agent, page, '/signup', { identifier, password });
-      assert.equal(posted.status, 303, `sign-up answered ${posted.status}: ${alertOf(posted)}`);
+      assert.equal(posted.status, 303, `sign-up answered ${posted.status}: ${alertText(posted)}`);
       const codePage = await agent.request(new URL(posted.headers.get('location')!, running.url).href);
       assert.equal(codePage.status, 200);
       assert.match(codePage.body, /autocomplete="one-time-code"/);
@@ -117,7 +111,7 @@ for (const kind of databaseKinds) {
     async function tokensFor(callbackResponse: Response, auth: { verifier: string; state: string }) {
       assert.ok(
         callbackResponse.status >= 300 && callbackResponse.status < 400,
-        `expected the redirect to the client, got ${callbackResponse.status}: ${alertOf(callbackResponse)}`,
+        `expected the redirect to the client, got ${callbackResponse.status}: ${alertText(callbackResponse)}`,
       );
       const callback = new URL(callbackResponse.headers.get('location')!);
       assert.equal(callback.origin + callback.pathname, `${RP}/callback`);
@@ -232,7 +226,7 @@ for (const kind of databaseKinds) {
       // The code is spent: entering it again says so.
       const again = await enterCode(agent, codePage, mailbox.code('taken@example.com'));
       assert.equal(again.status, 410);
-      assert.equal(alertOf(again), 'That code has already been used. Ask for a new code if you need one.');
+      assert.equal(alertText(again), 'That code has already been used. Ask for a new code if you need one.');
     });
 
     test('wrong, malformed, last-try and sixth codes each get their own message; a new code works again', async () => {
@@ -244,22 +238,22 @@ for (const kind of databaseKinds) {
 
       const malformed = await enterCode(agent, codePage, '12ab');
       assert.equal(malformed.status, 400);
-      assert.equal(alertOf(malformed), 'The code is 6 digits. Check what you typed.');
+      assert.equal(alertText(malformed), 'The code is 6 digits. Check what you typed.');
       for (let attempt = 1; attempt <= 4; attempt++) {
         const response = await enterCode(agent, codePage, wrong);
         assert.equal(response.status, 401);
         assert.equal(
-          alertOf(response),
+          alertText(response),
           'That code is wrong. Check the latest message from us and try again.',
         );
       }
       const fifth = await enterCode(agent, codePage, wrong);
       assert.equal(fifth.status, 401);
-      assert.match(alertOf(fifth), /last try/);
+      assert.match(alertText(fifth), /last try/);
       // Five wrong tries spent the code: even the right one fails now (the malformed one cost nothing).
       const sixth = await enterCode(agent, codePage, right);
       assert.equal(sixth.status, 403);
-      assert.match(alertOf(sixth), /^Too many wrong tries/);
+      assert.match(alertText(sixth), /^Too many wrong tries/);
 
       const resent = await submit(agent, codePage, '/signup/resend', {});
       assert.equal(resent.status, 303);
@@ -281,7 +275,7 @@ for (const kind of databaseKinds) {
       if (secondCode === firstCode) return; // one in a million: the codes happen to be equal
       const crossed = await enterCode(second, secondCodePage, firstCode);
       assert.equal(crossed.status, 401);
-      assert.match(alertOf(crossed), /^That code belongs to another attempt/);
+      assert.match(alertText(crossed), /^That code belongs to another attempt/);
       // Each journey still completes with its own code.
       await tokensFor(await enterCode(first, firstCodePage, firstCode), one.auth);
     });
@@ -294,7 +288,7 @@ for (const kind of databaseKinds) {
       clock.advance(CODE_LIFETIME_MS);
       const expired = await enterCode(agent, codePage, code);
       assert.equal(expired.status, 410);
-      assert.match(alertOf(expired), /^That code has expired/);
+      assert.match(alertText(expired), /^That code has expired/);
       const resent = await submit(agent, codePage, '/signup/resend', {});
       const newPage = await agent.request(new URL(resent.headers.get('location')!, running.url).href);
       await tokensFor(await enterCode(agent, newPage, mailbox.code('late@example.com')), auth);
@@ -334,7 +328,7 @@ for (const kind of databaseKinds) {
       for (const [form, message] of cases) {
         const response = await submit(agent, page, '/signup', form);
         assert.equal(response.status, 400, JSON.stringify(form));
-        assert.match(alertOf(response), message);
+        assert.match(alertText(response), message);
       }
       assert.equal(mailbox.messages.length + sms.messages.length, before);
     });
@@ -348,7 +342,10 @@ for (const kind of databaseKinds) {
         password: randomPassword(),
       });
       assert.equal(response.status, 400);
-      assert.equal(alertOf(response), 'Acme does not use mobile numbers for login. Use your email address.');
+      assert.equal(
+        alertText(response),
+        'Acme does not use mobile numbers for login. Use your email address.',
+      );
     });
 
     test('a refusing SMTP server and an SMS gateway answering 500: "unable to send", 502, no account, no live code', async () => {
@@ -359,7 +356,7 @@ for (const kind of databaseKinds) {
       try {
         const response = await submit(agent, page, '/signup', { identifier: 'bounce@example.com', password });
         assert.equal(response.status, 502);
-        assert.match(alertOf(response), /^We were unable to send you a code at bounce@example\.com/);
+        assert.match(alertText(response), /^We were unable to send you a code at bounce@example\.com/);
         assert.match(response.body, /value="bounce@example\.com"/, 'what was typed is kept');
       } finally {
         mailbox.refusing = false;
@@ -368,7 +365,7 @@ for (const kind of databaseKinds) {
       try {
         const response = await submit(agent, page, '/signup', { identifier: '912 00 111', password });
         assert.equal(response.status, 502);
-        assert.match(alertOf(response), /^We were unable to send you a code at \+47 91 20 01 11/);
+        assert.match(alertText(response), /^We were unable to send you a code at \+47 91 20 01 11/);
       } finally {
         sms.status = 200;
       }
@@ -417,7 +414,7 @@ for (const kind of databaseKinds) {
         const auth = await authorization();
         const page = await agent.follow(auth.url, running.url);
         const posted = await submit(agent, page, '/login', { identifier, password });
-        assert.equal(posted.status, 303, alertOf(posted));
+        assert.equal(posted.status, 303, alertText(posted));
         assert.match(posted.headers.get('location') ?? '', /\/verify$/);
         const verifyPage = await agent.request(new URL(posted.headers.get('location')!, running.url).href);
         assert.equal(verifyPage.status, 200);

@@ -9,14 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../src/domain/clock.js';
 import { databaseKinds } from './helpers/databases.js';
-import { formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
-
-function alertOf(page: Response): string {
-  const match = /role="alert"[^>]*>([^<]*)</.exec(page.body);
-  return (match?.[1] ?? '').replace(/&quot;/g, '"').trim();
-}
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -111,7 +106,7 @@ for (const kind of databaseKinds) {
           seen.push(`${refused.status}/${refused.headers.get('retry-after')}`);
           assert.equal(refused.status, 429);
           assert.equal(Number(refused.headers.get('retry-after')), expected);
-          assert.match(alertOf(refused), /^Too many failed attempts\. For your security, wait \d+ seconds/);
+          assert.match(alertText(refused), /^Too many failed attempts\. For your security, wait \d+ seconds/);
           clock.advance(expected * 1000);
           seen.push(String((await attempt(page, identifier, 'wrong-password')).status));
         }
@@ -177,7 +172,7 @@ for (const kind of databaseKinds) {
       const refused = await guess(fresh);
       assert.equal(refused.status, 429, 'a fresh code from the same address waits');
       assert.ok(Number(refused.headers.get('retry-after')) >= 1);
-      assert.match(alertOf(refused), /^Too many wrong codes from this connection\. Wait \d+ seconds/);
+      assert.match(alertText(refused), /^Too many wrong codes from this connection\. Wait \d+ seconds/);
     });
 
     test('NIST: after 100 consecutive failures the password stops working until it is reset', async () => {
@@ -185,12 +180,12 @@ for (const kind of databaseKinds) {
       await account('lock', 'target@example.com', password);
       for (let i = 0; i < 100; i++) {
         const response = await unthrottled('lock', 'target@example.com', `guess-${i}-guess`);
-        assert.equal(response.status, 401, `${i}: ${alertOf(response)}`);
+        assert.equal(response.status, 401, `${i}: ${alertText(response)}`);
       }
       const right = await unthrottled('lock', 'target@example.com', password);
       assert.equal(right.status, 401, 'even the right password');
       assert.equal(
-        alertOf(right),
+        alertText(right),
         'This password has been blocked after too many failed attempts. Choose "Forgot your password?" to set a new one.',
       );
 
@@ -243,7 +238,7 @@ for (const kind of databaseKinds) {
         ] as const) {
           const { response, elapsed } = await timedUnthrottled('timing', identifier, 'not-the-password');
           assert.equal(response.status, 401);
-          bodies.add(alertOf(response));
+          bodies.add(alertText(response));
           series.push(elapsed);
         }
       }

@@ -125,3 +125,13 @@ export function formAction(html: string, contains: string): string {
   if (!action) throw new Error(`no form posting to *${contains}* in page: ${actions.join(', ')}`);
   return action;
 }
+
+/** The text of a page's alert (the localised error message), without the help link after it. */
+export function alertText(page: Response): string {
+  const match = /role="alert"[^>]*>([^<]*)</.exec(page.body);
+  return (match?.[1] ?? '')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .trim();
+}
