@@ -93,7 +93,18 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     setSecurityHeaders(reply.raw, production);
   });
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+  /** The tenant a failed request was for, when it can still be found, for its support contacts. */
+  async function tenantOf(request: FastifyRequest): Promise<TenantSettings | undefined> {
+    const slug = /^\/t\/([^/?]+)/.exec(request.url)?.[1];
+    if (!slug) return undefined;
+    try {
+      return (await registry.getTenant(slug))?.settings;
+    } catch {
+      return undefined;
+    }
+  }
+
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof AppError) return sendErrorPage(request, reply, error.status, error.code);
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
       return sendErrorPage(request, reply, 413, 'request.too_large');
@@ -105,7 +116,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     }
     const reference = request.id;
     request.log.error({ err: error, reference, url: request.url }, 'unexpected error');
-    return sendErrorPage(request, reply, 500, 'server.unexpected', undefined, { reference });
+    // "An error has occurred": the reference that is in the log, and whom to give it to.
+    return sendErrorPage(request, reply, 500, 'server.unexpected', await tenantOf(request), { reference });
   });
 
   app.setNotFoundHandler((request, reply) => sendErrorPage(request, reply, 404, 'request.not_found'));
