@@ -4,11 +4,10 @@
 // Cites: oidcc-server, oidcc-userinfo-get, oidcc-refresh-token, oidcc-codereuse,
 // RFC 9700 (PKCE S256, rotation, iss in response), back-channel logout token shape.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
+import { type BackchannelReceiver, startBackchannelReceiver } from './helpers/backchannel.js';
 import { databaseKinds } from './helpers/databases.js';
 import { UserAgent } from './helpers/http-client.js';
 import { logInThroughPage } from './helpers/login.js';
@@ -17,28 +16,12 @@ import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './h
 for (const kind of databaseKinds) {
   describe(`OpenID Connect code flow on ${kind.name}`, { skip: kind.skip }, () => {
     let running: RunningVakt;
-    let backchannel: { url: string; tokens: string[]; close(): void };
+    let backchannel: BackchannelReceiver;
     const password = randomPassword();
     const email = 'Kari.Nordmann@Example.com';
 
     before(async () => {
-      const tokens: string[] = [];
-      const server = createServer((req, res) => {
-        let body = '';
-        req.on('data', (chunk) => {
-          body += chunk;
-        });
-        req.on('end', () => {
-          tokens.push(new URLSearchParams(body).get('logout_token') ?? '');
-          res.writeHead(200).end();
-        });
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      backchannel = {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/backchannel`,
-        tokens,
-        close: () => server.close(),
-      };
+      backchannel = await startBackchannelReceiver();
       const tenant = testTenant();
       tenant.clients[0]!.backchannelLogoutUri = backchannel.url;
       running = await startVakt(kind, { config: { tenants: [tenant] } });
@@ -56,7 +39,7 @@ for (const kind of databaseKinds) {
 
     after(async () => {
       await running?.stop();
-      backchannel?.close();
+      await backchannel?.close();
     });
 
     async function discover(clientId: string, secret?: string) {
