@@ -1,15 +1,22 @@
 // Changing the password as a logged-in person, over HTTP against a real vakt on SQLite and
-// PostgreSQL, with a real SMTP server for the notice and openid-client for refresh tokens.
+// PostgreSQL, with a real SMTP server for the notice, openid-client for refresh tokens and a
+// relying party's back-channel logout endpoint.
 // Cites: ASVS 6.2.3 (a change needs the current password), 6.3.7 (notify after a change),
-// 7.4.3 (option to end the other sessions; their refresh tokens die with them), 6.2.4 (policy).
+// 7.4.3 (option to end the other sessions; their grants and tokens die with them, this one's
+// live on), back-channel logout (logout token for each ended session), 6.2.4 (policy).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
+import {
+  type BackchannelReceiver,
+  startBackchannelReceiver,
+  verifyLogoutToken,
+} from './helpers/backchannel.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formField, UserAgent } from './helpers/http-client.js';
-import { logInThroughPage } from './helpers/login.js';
+import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
-import { RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
+import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
 
 const SECRET = 'web-secret-0123456789-0123456789-0123';
 
@@ -17,12 +24,17 @@ for (const kind of databaseKinds) {
   describe(`changing the password on ${kind.name}`, { skip: kind.skip, timeout: 60_000 }, () => {
     let running: RunningVakt;
     let mailbox: Mailbox;
+    let backchannel: BackchannelReceiver;
     let config: oidc.Configuration;
 
     before(async () => {
       mailbox = await startMailbox();
+      backchannel = await startBackchannelReceiver();
+      const tenant = testTenant();
+      tenant.clients[0]!.backchannelLogoutUri = backchannel.url;
       running = await startVakt(kind, {
         env: { VAKT_SMTP_URL: mailbox.url, VAKT_MAIL_FROM: 'Acme ID <id@acme.example>' },
+        config: { tenants: [tenant] },
       });
       config = await oidc.discovery(new URL(running.issuer), 'web', SECRET, oidc.ClientSecretBasic(SECRET), {
         execute: [oidc.allowInsecureRequests],
@@ -32,6 +44,7 @@ for (const kind of databaseKinds) {
     after(async () => {
       await running?.stop();
       await mailbox?.close();
+      await backchannel?.close();
     });
 
     /** Logs in through the hosted page in `agent` and returns the tokens the client got. */
@@ -78,20 +91,60 @@ for (const kind of databaseKinds) {
       assert.match(alertText(response), /^You are not logged in here/);
     });
 
-    test('the current password is required; the policy applies; then the change, the notice and the end of other sessions', async () => {
-      const email = 'changer@example.com';
-      const old = randomPassword();
+    /** Creates an account with a verified email address and the given password. */
+    async function account(email: string, password: string) {
       const created = await running.vakt.accounts.createAccount({
         tenant: 'acme',
         defaultCountry: 'NO',
         emails: [email],
-        password: old,
+        password,
         verified: true,
       });
       assert.ok(created.ok);
-      const elsewhere = await logIn(new UserAgent(), email, old);
+    }
+
+    /** What an authorization request with prompt=none gets from the session in `agent`. */
+    async function silently(agent: UserAgent) {
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: `${RP}/callback`,
+        scope: 'openid',
+        prompt: 'none',
+        state: 'silent',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      });
+      const back = await expectSilentRedirect(agent, url.href);
+      return back.searchParams.has('code') ? 'logged in' : back.searchParams.get('error');
+    }
+
+    const refreshes = (tokens: oidc.TokenEndpointResponse) =>
+      oidc.refreshTokenGrant(config, tokens.refresh_token!).then(
+        () => true,
+        (error: oidc.ResponseBodyError) => {
+          assert.equal(error.error, 'invalid_grant');
+          return false;
+        },
+      );
+    const active = async (tokens: oidc.TokenEndpointResponse) =>
+      (await oidc.tokenIntrospection(config, tokens.access_token)).active;
+
+    /** Two browsers logged in to one new account, each with the client's tokens. */
+    async function twoSessions(email: string, password: string) {
+      await account(email, password);
       const here = new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
-      const mine = await logIn(here, email, old);
+      const there = new UserAgent();
+      const mine = await logIn(here, email, password);
+      const theirs = await logIn(there, email, password);
+      backchannel.tokens.length = 0;
+      return { here, there, mine, theirs };
+    }
+
+    test('the current password is required; the policy applies; then the change and the notice', async () => {
+      const email = 'changer@example.com';
+      const old = randomPassword();
+      await account(email, old);
+      const here = new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
+      await logIn(here, email, old);
 
       const wrong = await change(here, { current_password: 'not-it-at-all', password: randomPassword() });
       assert.equal(wrong.status, 401);
@@ -103,7 +156,7 @@ for (const kind of databaseKinds) {
 
       const fresh = `${randomPassword()} nytt`;
       const mails = mailbox.messages.length;
-      const done = await change(here, { current_password: old, password: fresh, end_sessions: 'on' });
+      const done = await change(here, { current_password: old, password: fresh });
       assert.equal(done.status, 200);
       assert.match(done.body, /Your password has been changed/);
       const notice = mailbox.messages.slice(mails).find((m) => m.to.includes(email));
@@ -112,13 +165,70 @@ for (const kind of databaseKinds) {
 
       assert.equal(await passwordWorks(email, old), false);
       assert.ok(await passwordWorks(email, fresh));
-      // The other session's refresh token is dead; this browser's session still opens the page.
-      await assert.rejects(
-        oidc.refreshTokenGrant(config, elsewhere.refresh_token!),
-        (error: oidc.ResponseBodyError) => error.error === 'invalid_grant',
-      );
-      assert.ok(mine.access_token);
+    });
+
+    test('ASVS 7.4.3 and back-channel logout: "end other sessions" keeps this session and its tokens, ends the other one with its tokens, and tells its client', async () => {
+      const old = randomPassword();
+      const { here, there, mine, theirs } = await twoSessions('two.browsers@example.com', old);
+      const done = await change(here, {
+        current_password: old,
+        password: randomPassword(),
+        end_sessions: 'on',
+      });
+      assert.equal(done.status, 200);
+
+      // This browser: its session, access token and refresh token all still work.
+      assert.equal(await active(mine), true, "this session's access token lives");
+      assert.equal(await refreshes(mine), true, "this session's refresh token still refreshes");
+      assert.equal(await silently(here), 'logged in', 'single sign-on goes on here');
       assert.equal((await here.request(`${running.url}${page}`)).status, 200, 'still logged in here');
+
+      // The other browser: its tokens are dead and its cookie no longer logs anyone in.
+      assert.equal(await active(theirs), false, "the other session's access token is dead");
+      assert.equal(await refreshes(theirs), false, "the other session's refresh token is refused");
+      assert.equal(await silently(there), 'login_required', 'prompt=none there needs a login');
+
+      // Its client was told, with a logout token for that session, signed with the tenant's keys.
+      assert.equal(backchannel.tokens.length, 1, 'one logout token: the ended session had one client');
+      const logout = await verifyLogoutToken(backchannel.tokens[0]!, running.issuer, 'web');
+      assert.equal(logout.sid, theirs.claims()!.sid);
+      assert.equal(logout.sub, theirs.claims()!.sub);
+      assert.notEqual(logout.sid, mine.claims()!.sid);
+    });
+
+    test('ASVS 7.4.3: a client that cannot take its logout token fails nothing', async () => {
+      const old = randomPassword();
+      const { here, there, theirs } = await twoSessions('rp.down@example.com', old);
+      backchannel.refusing = true;
+      try {
+        const done = await change(here, {
+          current_password: old,
+          password: randomPassword(),
+          end_sessions: 'on',
+        });
+        assert.equal(done.status, 200);
+      } finally {
+        backchannel.refusing = false;
+      }
+      assert.equal(backchannel.tokens.length, 1, 'it was tried');
+      assert.equal(await refreshes(theirs), false);
+      assert.equal(await silently(there), 'login_required');
+    });
+
+    test('ASVS 7.4.3: without "end other sessions" no session, grant or token ends and no logout token is sent', async () => {
+      const old = randomPassword();
+      const { here, there, mine, theirs } = await twoSessions('one.change@example.com', old);
+      const done = await change(here, { current_password: old, password: randomPassword() });
+      assert.equal(done.status, 200);
+      for (const [tokens, agent] of [
+        [mine, here],
+        [theirs, there],
+      ] as const) {
+        assert.equal(await active(tokens), true);
+        assert.equal(await refreshes(tokens), true);
+        assert.equal(await silently(agent), 'logged in');
+      }
+      assert.equal(backchannel.tokens.length, 0);
     });
 
     test('a form from another site is refused (CSRF)', async () => {

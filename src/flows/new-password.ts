@@ -1,8 +1,9 @@
 // What happens when a person sets a new password, after a reset code or with the current
 // password: the tenant's policy (with the person's own identifiers refused), the change itself
-// (one statement: if it fails, the old password still works), on request the end of the other
-// sessions with their grants and refresh tokens (ASVS 7.4.3), and a notice to the account's
-// verified addresses and numbers (ASVS 6.3.7).
+// (one statement: if it fails, the old password still works, and nothing else happens), on
+// request the end of the other sessions with their grants and tokens, and back-channel logout
+// to their clients (ASVS 7.4.3), and a notice to the account's verified addresses and numbers
+// (ASVS 6.3.7).
 import type { Locale } from '../config/schema.js';
 import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService } from '../domain/accounts.js';
@@ -13,7 +14,7 @@ import {
   policyVars,
 } from '../domain/password-policy.js';
 import type { TenantSettings } from '../domain/tenants.js';
-import type { OidcModelRepository } from '../store/oidc-model-repository.js';
+import type { EndSessions } from '../oidc/end-sessions.js';
 
 export interface NewPassword {
   tenant: TenantSettings;
@@ -35,10 +36,10 @@ export type NewPasswordOutcome =
 export function createNewPasswordStep(deps: {
   accounts: AccountService;
   delivery: DeliveryService;
-  oidcModels: OidcModelRepository;
+  endSessions: EndSessions;
   log: { error(object: object, message: string): void };
 }) {
-  const { accounts, delivery, oidcModels } = deps;
+  const { accounts, delivery, endSessions } = deps;
   return async function setNewPassword(input: NewPassword): Promise<NewPasswordOutcome> {
     const { tenant, accountId } = input;
     const policy = passwordPolicyFor(tenant);
@@ -54,7 +55,7 @@ export function createNewPasswordStep(deps: {
       deps.log.error({ err: error, tenant: tenant.slug }, `password ${input.reason} failed`);
       return { ok: false, error: 'password.update_failed', vars: {} };
     }
-    if (input.endOtherSessions) await oidcModels.revokeAccount(tenant.slug, accountId, input.keepSessionId);
+    if (input.endOtherSessions) await endSessions(tenant.slug, accountId, input.keepSessionId);
     await Promise.all(
       identifiers
         .filter((i) => i.value !== input.provedWith)

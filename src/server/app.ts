@@ -27,6 +27,7 @@ import { createJourneyKit } from '../flows/kit.js';
 import { createNewPasswordStep } from '../flows/new-password.js';
 import { registerRecovery } from '../flows/recovery.js';
 import { registerHelpRoutes } from '../help/routes.js';
+import { createSessionEnder } from '../oidc/end-sessions.js';
 import type { TenantRegistry } from '../oidc/registry.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import { renderErrorPage } from '../ui/pages.js';
@@ -149,7 +150,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     const setNewPassword = createNewPasswordStep({
       accounts: deps.accounts,
       delivery: deps.delivery,
-      oidcModels: deps.oidcModels,
+      endSessions: createSessionEnder({ registry, models: deps.oidcModels, clock: deps.clock }),
       log: logger,
     });
     registerAccountPages(pages, {

@@ -22,13 +22,26 @@ export interface OidcModelRepository {
   consumeModel(tenant: string, model: string, id: string, now: number): Promise<void>;
   destroyModel(tenant: string, model: string, id: string): Promise<void>;
   revokeModelsByGrantId(tenant: string, grantId: string): Promise<void>;
+  /** The ids of the account's live sessions in a tenant. */
+  listSessionIds(tenant: string, accountId: string, now: number): Promise<string[]>;
   /**
    * Ends everything an account holds in a tenant: sessions, grants, codes and tokens (not
-   * interactions, so a journey in progress can still finish). Returns how many rows went.
+   * interactions, so a journey in progress can still finish), except the session to keep and
+   * its grants with their codes and tokens. Returns how many rows went.
    */
-  revokeAccount(tenant: string, accountId: string, keepSessionId?: string): Promise<number>;
+  revokeAccount(tenant: string, accountId: string, keep?: KeptSession): Promise<number>;
   deleteExpiredModels(now: number): Promise<number>;
 }
+
+/** A session that stays, with the grants (and so the codes and tokens) that belong to it. */
+export interface KeptSession {
+  sessionId: string;
+  grantIds: string[];
+}
+
+// Account ids are UUIDs, so a JSON text match on them cannot be fooled by quoting.
+const isAccountId = (accountId: string) => /^[0-9a-f-]{36}$/.test(accountId);
+const ofAccount = (accountId: string) => `%"accountId":"${accountId}"%`;
 
 export function createOidcModelRepository(db: Kysely<Database>): OidcModelRepository {
   const live = (tenant: string, model: string, now: number) =>
@@ -77,17 +90,35 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
         .where('id', '=', id)
         .execute();
     },
-    async revokeAccount(tenant, accountId, keepSessionId) {
-      // Account ids are UUIDs, so the JSON text match cannot be fooled by quoting.
-      if (!/^[0-9a-f-]{36}$/.test(accountId)) return 0;
+    async listSessionIds(tenant, accountId, now) {
+      if (!isAccountId(accountId)) return [];
+      const rows = await live(tenant, 'Session', now)
+        .where('payload', 'like', ofAccount(accountId))
+        .execute();
+      return rows.map((row) => row.id);
+    },
+    async revokeAccount(tenant, accountId, keep) {
+      if (!isAccountId(accountId)) return 0;
       let query = db
         .deleteFrom('oidc_models')
         .where('tenant_slug', '=', tenant)
         .where('model', '!=', 'Interaction')
-        .where('payload', 'like', `%"accountId":"${accountId}"%`);
-      if (keepSessionId) {
+        .where('payload', 'like', ofAccount(accountId));
+      if (keep) {
+        const { sessionId, grantIds } = keep;
         query = query.where((eb) =>
-          eb.not(eb.and([eb('model', '=', 'Session'), eb('id', '=', keepSessionId)])),
+          eb.not(
+            eb.or([
+              eb.and([eb('model', '=', 'Session'), eb('id', '=', sessionId)]),
+              ...(grantIds.length > 0
+                ? [
+                    eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds)]),
+                    // Not NULL-blind: a row without a grant must not make the whole test unknown.
+                    eb.and([eb('grant_id', 'is not', null), eb('grant_id', 'in', grantIds)]),
+                  ]
+                : []),
+            ]),
+          ),
         );
       }
       const result = await query.executeTakeFirst();

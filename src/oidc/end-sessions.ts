@@ -1,0 +1,58 @@
+// Ending an account's sessions outside a logout request: after a password reset (none kept) or
+// a change (the person's own session kept), ASVS 7.4.3. Every other session ends, with every
+// grant, code and token that is not the kept session's, and each client of an ended session
+// that registered a back-channel logout URI is sent a logout token by oidc-provider itself, as
+// its own logout does (OpenID Connect Back-Channel Logout 1.0). A client that cannot be reached
+// is logged through the provider's `backchannel.error` event and fails nothing.
+import type { Clock } from '../domain/clock.js';
+import type { OidcModelRepository } from '../store/oidc-model-repository.js';
+import type { TenantRegistry } from './registry.js';
+
+export type EndSessions = (tenant: string, accountId: string, keepSessionId?: string) => Promise<void>;
+
+/** What oidc-provider's Client does but its published types leave out. */
+interface LogoutCapableClient {
+  backchannelLogoutUri?: string | undefined;
+  backchannelLogout(sub: string, sid: string | undefined): Promise<void>;
+}
+
+export function createSessionEnder(deps: {
+  registry: TenantRegistry;
+  models: OidcModelRepository;
+  clock: Clock;
+}): EndSessions {
+  return async function endSessions(slug, accountId, keepSessionId) {
+    const runtime = await deps.registry.getTenant(slug);
+    if (!runtime) return;
+    const { provider } = runtime;
+    const ids = await deps.models.listSessionIds(slug, accountId, deps.clock.now());
+    const sessions = (await Promise.all(ids.map((id) => provider.Session.find(id)))).filter(
+      (session) => session !== undefined,
+    );
+    const kept = sessions.find((session) => session.jti === keepSessionId);
+    await deps.models.revokeAccount(
+      slug,
+      accountId,
+      kept && {
+        sessionId: kept.jti,
+        grantIds: Object.values(kept.authorizations ?? {}).flatMap((a) => (a.grantId ? [a.grantId] : [])),
+      },
+    );
+    const notices = sessions
+      .filter((session) => session !== kept)
+      .flatMap((session) =>
+        Object.keys(session.authorizations ?? {}).map(async (clientId) => {
+          const client = (await provider.Client.find(clientId)) as LogoutCapableClient | undefined;
+          if (!client?.backchannelLogoutUri) return;
+          const sid = session.sidFor(clientId);
+          try {
+            await client.backchannelLogout(accountId, sid);
+            provider.emit('backchannel.success', undefined, client, accountId, sid);
+          } catch (error) {
+            provider.emit('backchannel.error', undefined, error, client, accountId, sid);
+          }
+        }),
+      );
+    await Promise.all(notices);
+  };
+}
