@@ -13,6 +13,7 @@ import {
   verifyLogoutToken,
 } from './helpers/backchannel.js';
 import { databaseKinds } from './helpers/databases.js';
+import { assertCouldNotUpdate, whilePasswordUpdatesRefused } from './helpers/faults.js';
 import { alertText, formField, UserAgent } from './helpers/http-client.js';
 import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
@@ -229,6 +230,25 @@ for (const kind of databaseKinds) {
         assert.equal(await silently(agent), 'logged in');
       }
       assert.equal(backchannel.tokens.length, 0);
+    });
+
+    test('ASVS 6.2.3: a change the database refuses says so (503, no stack trace); the old password still works, nothing is ended or sent', async () => {
+      const email = 'refused.change@example.com';
+      const old = randomPassword();
+      const fresh = randomPassword();
+      const { here, there, theirs } = await twoSessions(email, old);
+      const mails = mailbox.messages.length;
+      const refused = await whilePasswordUpdatesRefused(running.vakt, () =>
+        change(here, { current_password: old, password: fresh, end_sessions: 'on' }),
+      );
+      assertCouldNotUpdate(refused, /name="current_password"/);
+
+      assert.ok(await passwordWorks(email, old), 'the old password still works');
+      assert.equal(await passwordWorks(email, fresh), false, 'the new one does not');
+      assert.equal(await refreshes(theirs), true, 'the other session was not ended');
+      assert.equal(await silently(there), 'logged in');
+      assert.equal(backchannel.tokens.length, 0, 'no client was told of a logout');
+      assert.equal(mailbox.messages.length, mails, 'no "password changed" notice');
     });
 
     test('a form from another site is refused (CSRF)', async () => {

@@ -2,7 +2,8 @@
 // real SMTP server and a real SMS gateway, on SQLite and PostgreSQL; an openid-client relying
 // party shows that "log out on all other devices" also kills refresh tokens.
 // Cites: ASVS 6.3.7 (notify after a reset), 6.6.1 (codes only to verified destinations),
-// 7.4.3 (end other sessions after a password change), 2.4.1 and 6.6.3 (limits per identifier,
+// 7.4.3 (end other sessions after a password change: their tokens and single sign-on end, and
+// back-channel logout tells their clients), 6.2.3 (a failed reset leaves the old password), 2.4.1 and 6.6.3 (limits per identifier,
 // IP and destination country, with Retry-After), 6.3.8 / 6.4 (no enumeration through reset),
 // NIST 800-63B (out-of-band codes rate-limited).
 import assert from 'node:assert/strict';
@@ -10,9 +11,15 @@ import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { codeLimitsSchema } from '../src/config/schema.js';
 import { createManualClock } from '../src/domain/clock.js';
+import {
+  type BackchannelReceiver,
+  startBackchannelReceiver,
+  verifyLogoutToken,
+} from './helpers/backchannel.js';
 import { databaseKinds } from './helpers/databases.js';
+import { assertCouldNotUpdate, whilePasswordUpdatesRefused } from './helpers/faults.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
-import { logInThroughPage } from './helpers/login.js';
+import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
 import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
@@ -24,6 +31,7 @@ for (const kind of databaseKinds) {
     let running: RunningVakt;
     let mailbox: Mailbox;
     let sms: SmsGateway;
+    let backchannel: BackchannelReceiver;
     let config: oidc.Configuration;
     const clock = createManualClock();
     const defaults = codeLimitsSchema.parse({});
@@ -31,6 +39,9 @@ for (const kind of databaseKinds) {
     before(async () => {
       mailbox = await startMailbox();
       sms = await startSmsGateway();
+      backchannel = await startBackchannelReceiver();
+      const acme = testTenant();
+      acme.clients[0]!.backchannelLogoutUri = backchannel.url;
       running = await startVakt(kind, {
         clock,
         env: {
@@ -40,7 +51,7 @@ for (const kind of databaseKinds) {
         },
         config: {
           tenants: [
-            testTenant(),
+            acme,
             testTenant({ slug: 'perip', codeLimits: { ...defaults, perIp: [{ seconds: 600, max: 2 }] } }),
             testTenant({
               slug: 'country',
@@ -62,6 +73,7 @@ for (const kind of databaseKinds) {
       await running?.stop();
       await mailbox?.close();
       await sms?.close();
+      await backchannel?.close();
     });
 
     const english = () => new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
@@ -134,21 +146,34 @@ for (const kind of databaseKinds) {
       return submit(agent, login, '/login', { identifier, password });
     }
 
+    /** Two browsers logged in to the account, each with the client's tokens; no logout token yet. */
+    async function sessionsElsewhere(identifier: string, password: string) {
+      const sessions = [];
+      for (let i = 0; i < 2; i++) {
+        const agent = new UserAgent();
+        const auth = await authorization();
+        const { callback } = await logInThroughPage(agent, auth.url, { identifier, password });
+        const tokens = await oidc.authorizationCodeGrant(config, callback, {
+          pkceCodeVerifier: auth.verifier,
+          expectedState: auth.state,
+        });
+        assert.ok(tokens.refresh_token);
+        sessions.push({ agent, tokens });
+      }
+      backchannel.tokens.length = 0;
+      return sessions;
+    }
+
+    /** What prompt=none gets from the session in `agent`. */
+    async function silently(agent: UserAgent) {
+      const back = await expectSilentRedirect(agent, (await authorization('acme', { prompt: 'none' })).url);
+      return back.searchParams.has('code') ? 'logged in' : back.searchParams.get('error');
+    }
+
     test('reset by SMS: masked choices, code, new password, logged in; old password gone; email told; other sessions ended', async () => {
       const old = randomPassword();
       await account(['kari.reset@example.com'], ['+4793456700'], old);
-      // A session elsewhere, with a refresh token, before the reset.
-      const elsewhere = await authorization();
-      const { callback } = await logInThroughPage(new UserAgent(), elsewhere.url, {
-        identifier: 'kari.reset@example.com',
-        password: old,
-      });
-      const before = await oidc.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: elsewhere.verifier,
-        expectedState: elsewhere.state,
-      });
-      assert.ok(before.refresh_token);
-
+      const elsewhere = await sessionsElsewhere('kari.reset@example.com', old);
       const agent = english();
       const { auth, choose: page } = await forgot(agent, 'kari.reset@example.com');
       assert.deepEqual(masked(page), ['k•••@example.com', '+47 ••• •• 700']);
@@ -200,11 +225,51 @@ for (const kind of databaseKinds) {
 
       assert.equal((await passwordLogin('kari.reset@example.com', old)).status, 401);
       assert.equal((await passwordLogin('kari.reset@example.com', fresh)).status, 303);
-      // ASVS 7.4.3: the session elsewhere ended, and its refresh token with it.
-      await assert.rejects(
-        oidc.refreshTokenGrant(config, before.refresh_token!),
-        (error: oidc.ResponseBodyError) => error.error === 'invalid_grant',
+      // ASVS 7.4.3: a reset keeps no session: both sessions elsewhere ended, with their refresh
+      // tokens and single sign-on, and their client got a verified logout token for each.
+      for (const { agent: browser, tokens: theirs } of elsewhere) {
+        await assert.rejects(
+          oidc.refreshTokenGrant(config, theirs.refresh_token!),
+          (error: oidc.ResponseBodyError) => error.error === 'invalid_grant',
+        );
+        assert.equal(await silently(browser), 'login_required');
+      }
+      const logouts = await Promise.all(
+        backchannel.tokens.map((token) => verifyLogoutToken(token, running.issuer, 'web')),
       );
+      assert.deepEqual(logouts.map((l) => l.sid).sort(), elsewhere.map((e) => e.tokens.claims()!.sid).sort());
+      // The session this reset logged in to lives on.
+      assert.equal(await silently(agent), 'logged in');
+    });
+
+    test('ASVS 6.2.3: a reset the database refuses says so (503); the old password still works, nothing is ended or sent', async () => {
+      const old = randomPassword();
+      await account(['refused.reset@example.com'], ['+4793456711'], old);
+      const [elsewhere] = await sessionsElsewhere('refused.reset@example.com', old);
+      const agent = english();
+      const { choose: page } = await forgot(agent, 'refused.reset@example.com');
+      const codePage = await follow(agent, await choose(agent, page, 0));
+      const passwordPage = await submit(agent, codePage, '/forgot/code', {
+        code: mailbox.code('refused.reset@example.com'),
+      });
+      assert.equal(passwordPage.status, 200);
+      const fresh = randomPassword();
+      const sent = mailbox.messages.length + sms.messages.length;
+      const refused = await whilePasswordUpdatesRefused(running.vakt, () =>
+        submit(agent, passwordPage, '/forgot/password', {
+          proof: formField(passwordPage.body, 'proof'),
+          password: fresh,
+          end_sessions: 'on',
+        }),
+      );
+      assertCouldNotUpdate(refused, /autocomplete="new-password"/);
+
+      assert.equal((await passwordLogin('refused.reset@example.com', old)).status, 303, 'old password works');
+      assert.equal((await passwordLogin('refused.reset@example.com', fresh)).status, 401);
+      assert.ok(await oidc.refreshTokenGrant(config, elsewhere!.tokens.refresh_token!), 'nothing was ended');
+      assert.equal(await silently(elsewhere!.agent), 'logged in');
+      assert.equal(backchannel.tokens.length, 0, 'no client was told of a logout');
+      assert.equal(mailbox.messages.length + sms.messages.length, sent, 'no "password changed" notice');
     });
 
     test('an unknown identifier goes through the same screens, and nothing is sent', async () => {
