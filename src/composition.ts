@@ -2,7 +2,7 @@
 // registry and the HTTP server together. Tests, the CLI and the benchmark all start vakt here.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import { type DestinationStream, pino } from 'pino';
 import type { Settings } from './config/settings.js';
 import { createDeliveryService } from './delivery/service.js';
 import type { DeliveryService } from './delivery/types.js';
@@ -26,6 +26,8 @@ export interface VaktOptions {
   /** Where the deployment's SMTP and SMS settings are read for a tenant's `smtpUrlEnv`. */
   env?: NodeJS.ProcessEnv;
   poolSize?: number;
+  /** Where the log's JSON lines go (standard output unless given). */
+  logDestination?: DestinationStream;
 }
 
 // Clock skew relying parties may allow when checking a token's times.
@@ -83,7 +85,7 @@ export interface Vakt extends Core {
 export async function createVakt(settings: Settings, options: VaktOptions = {}): Promise<Vakt> {
   const core = createCore(settings, options);
   await core.migrate();
-  const logger = pino({ level: settings.logLevel, base: { pid: process.pid } });
+  const logger = pino({ level: settings.logLevel, base: { pid: process.pid } }, options.logDestination);
   let publicUrl = settings.publicUrl;
   let sweeper: NodeJS.Timeout | undefined;
   const delivery = createDeliveryService({
