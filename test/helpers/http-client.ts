@@ -14,11 +14,26 @@ interface StoredCookie {
   origin: string;
 }
 
+/** Sends one request and reads the whole answer; redirects are never followed. */
+export type Transport = (
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body: string | undefined },
+) => Promise<{ status: number; headers: Headers; body: string }>;
+
+/** The default transport: the platform's fetch, as a relying party's code would use it. */
+export const fetchTransport: Transport = async (url, init) => {
+  const response = await fetch(url, { ...init, redirect: 'manual' });
+  return { status: response.status, headers: response.headers, body: await response.text() };
+};
+
 export class UserAgent {
   private cookies: StoredCookie[] = [];
   /** Public origin -> where requests to it really go (a TLS-terminating load balancer's job). */
   private readonly routes = new Map<string, string>();
-  constructor(private readonly extraHeaders: Record<string, string> = {}) {}
+  constructor(
+    private readonly extraHeaders: Record<string, string> = {},
+    private readonly transport: Transport = fetchTransport,
+  ) {}
 
   /** Sends requests for `publicOrigin` to `target`, keeping cookies under the public origin. */
   route(publicOrigin: string, target: string): this {
@@ -78,19 +93,13 @@ export class UserAgent {
     }
     const routed = this.routes.get(target.origin);
     const destination = routed ? new URL(target.pathname + target.search, routed) : target;
-    const response = await fetch(destination, {
+    const response = await this.transport(destination, {
       method: init.method ?? (body ? 'POST' : 'GET'),
       headers,
       body,
-      redirect: 'manual',
     });
     this.store(target, response.headers);
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: await response.text(),
-      url: target.href,
-    };
+    return { ...response, url: target.href };
   }
 
   /** Follows redirects until one leaves `origin` (or a page answers); returns the last response. */
