@@ -33,9 +33,13 @@ export interface VaktOptions {
 // Clock skew relying parties may allow when checking a token's times.
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-export function createCore(settings: Settings, options: VaktOptions = {}) {
+/** `serving`: a long-running server, not a CLI command (see openStore's backgroundCheckpoints). */
+export function createCore(settings: Settings, options: VaktOptions = {}, serving = false) {
   const clock = options.clock ?? systemClock;
-  const store = openStore(settings.databaseUrl, { poolSize: options.poolSize });
+  const store = openStore(settings.databaseUrl, {
+    poolSize: options.poolSize,
+    backgroundCheckpoints: serving,
+  });
   const repos = createRepositories(store);
   const secrets = createSecretBox(settings.secret);
   const hasher = options.hasher ?? createPasswordHasher();
@@ -83,7 +87,7 @@ export interface Vakt extends Core {
 }
 
 export async function createVakt(settings: Settings, options: VaktOptions = {}): Promise<Vakt> {
-  const core = createCore(settings, options);
+  const core = createCore(settings, options, true);
   await core.migrate();
   const logger = pino({ level: settings.logLevel, base: { pid: process.pid } }, options.logDestination);
   let publicUrl = settings.publicUrl;

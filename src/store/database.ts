@@ -6,6 +6,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database as Tables } from './schema.js';
+import { checkpointInBackground } from './sqlite-checkpoints.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -18,7 +19,13 @@ export interface Store {
 // bigint columns come back from pg as strings; our timestamps fit in a double.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
-export function openStore(url: string, options: { poolSize?: number } = {}): Store {
+export interface StoreOptions {
+  poolSize?: number | undefined;
+  /** SQLite: checkpoint the WAL from a worker thread (a long-running server), see sqlite-checkpoints.ts. */
+  backgroundCheckpoints?: boolean | undefined;
+}
+
+export function openStore(url: string, options: StoreOptions = {}): Store {
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
     // A dropped connection must not crash the process; the pool replaces it.
@@ -34,8 +41,17 @@ export function openStore(url: string, options: { poolSize?: number } = {}): Sto
   sqlite.pragma('synchronous = NORMAL');
   // The CLI and the server share the file; wait for the other writer instead of failing.
   sqlite.pragma('busy_timeout = 5000');
+  const checkpoints =
+    options.backgroundCheckpoints && file !== ':memory:' ? checkpointInBackground(sqlite, file) : undefined;
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    async close() {
+      await checkpoints?.stop();
+      await db.destroy();
+    },
+  };
 }
 
 // Kysely prepares every query afresh; the same few dozen SQL texts recur on every request, and
