@@ -2,6 +2,7 @@
 // for all of them so every process sees the same sessions. Expired rows are invisible at once
 // and deleted by `deleteExpiredModels`.
 import type { Kysely } from 'kysely';
+import { precompile } from './precompiled.js';
 import type { Database, OidcModelTable } from './schema.js';
 
 export interface OidcModelRepository {
@@ -51,9 +52,15 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
       .where('tenant_slug', '=', tenant)
       .where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
-  return {
-    async upsertModel(row) {
-      await db
+  // The statements oidc-provider's adapter issues on every request, compiled once.
+  const raw = db as unknown as Kysely<never>;
+  type Key = { tenant: string; model: string; id: string };
+  type Lookup = { tenant: string; model: string; now: number };
+  const upsert = precompile<{ [K in keyof OidcModelTable]: OidcModelTable[K] }>(
+    raw,
+    ['tenant_slug', 'model', 'id', 'payload', 'grant_id', 'user_code', 'uid', 'expires_at', 'consumed_at'],
+    (row) =>
+      db
         .insertInto('oidc_models')
         .values(row)
         .onConflict((oc) =>
@@ -65,30 +72,44 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
             expires_at: row.expires_at,
             consumed_at: row.consumed_at,
           }),
-        )
-        .execute();
+        ),
+  );
+  const findById = precompile<Lookup & { id: string }>(raw, ['tenant', 'model', 'now', 'id'], (a) =>
+    live(a.tenant, a.model, a.now).where('id', '=', a.id),
+  );
+  const findByUid = precompile<Lookup & { uid: string }>(raw, ['tenant', 'model', 'now', 'uid'], (a) =>
+    live(a.tenant, a.model, a.now).where('uid', '=', a.uid),
+  );
+  const consume = precompile<Key & { now: number }>(raw, ['tenant', 'model', 'id', 'now'], (a) =>
+    db
+      .updateTable('oidc_models')
+      .set({ consumed_at: a.now })
+      .where('tenant_slug', '=', a.tenant)
+      .where('model', '=', a.model)
+      .where('id', '=', a.id),
+  );
+  const destroy = precompile<Key>(raw, ['tenant', 'model', 'id'], (a) =>
+    db
+      .deleteFrom('oidc_models')
+      .where('tenant_slug', '=', a.tenant)
+      .where('model', '=', a.model)
+      .where('id', '=', a.id),
+  );
+  const first = async (result: Promise<{ rows: unknown[] }>) =>
+    (await result).rows[0] as OidcModelTable | undefined;
+  return {
+    async upsertModel(row) {
+      await upsert(row);
     },
-    findModel: (tenant, model, id, now) => live(tenant, model, now).where('id', '=', id).executeTakeFirst(),
-    findModelByUid: (tenant, model, uid, now) =>
-      live(tenant, model, now).where('uid', '=', uid).executeTakeFirst(),
+    findModel: (tenant, model, id, now) => first(findById({ tenant, model, now, id })),
+    findModelByUid: (tenant, model, uid, now) => first(findByUid({ tenant, model, now, uid })),
     findModelByUserCode: (tenant, model, userCode, now) =>
       live(tenant, model, now).where('user_code', '=', userCode).executeTakeFirst(),
     async consumeModel(tenant, model, id, now) {
-      await db
-        .updateTable('oidc_models')
-        .set({ consumed_at: now })
-        .where('tenant_slug', '=', tenant)
-        .where('model', '=', model)
-        .where('id', '=', id)
-        .execute();
+      await consume({ tenant, model, id, now });
     },
     async destroyModel(tenant, model, id) {
-      await db
-        .deleteFrom('oidc_models')
-        .where('tenant_slug', '=', tenant)
-        .where('model', '=', model)
-        .where('id', '=', id)
-        .execute();
+      await destroy({ tenant, model, id });
     },
     async listSessionIds(tenant, accountId, now) {
       if (!isAccountId(accountId)) return [];

@@ -1,0 +1,40 @@
+// Queries on the hot path, built and compiled by Kysely once instead of on every call.
+//
+// Kysely turns a builder chain into an operation tree and compiles it to SQL each time it runs;
+// for the few statements oidc-provider's adapter issues on every request (find, upsert, consume
+// an oidc_models row), that costs as much as SQLite takes to run them. A precompiled query is
+// built once with a marker in place of each argument; the compiled SQL keeps the placeholders
+// and the markers say which argument goes where. It stays dialect-neutral: Kysely still writes
+// the SQL for the database it is given.
+import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+
+interface Compilable {
+  compile(): CompiledQuery;
+}
+
+export type Precompiled<A> = (args: A) => Promise<QueryResult<unknown>>;
+
+/**
+ * `build` receives markers for the named arguments and must use each one only as a value (a
+ * parameter), never to choose the shape of the query.
+ */
+export function precompile<A extends Record<string, unknown>>(
+  db: Kysely<never>,
+  names: readonly (keyof A & string)[],
+  build: (args: A) => Compilable,
+): Precompiled<A> {
+  const markers = Object.fromEntries(names.map((name) => [name, `\u0000${name}\u0000`])) as A;
+  const compiled = build(markers).compile();
+  const slots = compiled.parameters.map((parameter) => {
+    const name = names.find((n) => markers[n] === parameter);
+    if (!name) throw new Error(`precompiled query has a parameter that is not an argument: ${compiled.sql}`);
+    return name;
+  });
+  return (args) =>
+    db.executeQuery(
+      CompiledQuery.raw(
+        compiled.sql,
+        slots.map((name) => args[name]),
+      ),
+    );
+}
