@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Core, createCore } from '../src/composition.js';
-import type { CodeLimits } from '../src/config/schema.js';
+import { type CodeLimits, LONGEST_LIMIT_WINDOW_SECONDS } from '../src/config/schema.js';
 import { loadSettings } from '../src/config/settings.js';
 import { createManualClock } from '../src/domain/clock.js';
 import type { CodeRequest } from '../src/domain/one-time-codes.js';
@@ -132,6 +132,15 @@ for (const backend of BACKENDS) {
       assert.equal(await send(limits, to), 600);
     });
 
+    test('ASVS 2.4.1: a week-long window still counts a code sent 6 days ago, after a sweep too', async () => {
+      const limits = { ...NONE, perIdentifier: [{ seconds: LONGEST_LIMIT_WINDOW_SECONDS, max: 1 }] };
+      const to = request('weekly@example.com');
+      assert.equal(await send(limits, to), undefined);
+      clock.advance(6 * 24 * 3600_000);
+      await core.sweep();
+      assert.equal(await send(limits, to), 24 * 3600);
+    });
+
     test('ASVS 2.4.1: per IP address and per destination country, counted apart from each other and per tenant', async () => {
       const limits = {
         ...NONE,
@@ -224,7 +233,7 @@ for (const backend of BACKENDS) {
         assert.ok(keys.length > 0);
         for (const key of keys) {
           const ttl = await redis!.client.pttl(key);
-          assert.ok(ttl > 0 && ttl <= 86_400_000, `${key} has a TTL (${ttl} ms)`);
+          assert.ok(ttl > 0 && ttl <= LONGEST_LIMIT_WINDOW_SECONDS * 1000, `${key} has a TTL (${ttl} ms)`);
         }
       });
     }

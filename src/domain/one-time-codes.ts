@@ -4,7 +4,7 @@
 // before each comparison so that concurrent guesses cannot get more.
 import { randomInt, randomUUID } from 'node:crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import type { CodeLimits } from '../config/schema.js';
+import { type CodeLimits, LONGEST_LIMIT_WINDOW_SECONDS } from '../config/schema.js';
 import type { Repositories } from '../store/index.js';
 import type { CodeCounter, LimitStore } from '../store/limit-store.js';
 import type { OneTimeCodeRow } from '../store/one-time-code-repository.js';
@@ -15,8 +15,11 @@ import type { SecretBox } from './secrets.js';
 
 export const CODE_LIFETIME_MS = 10 * 60 * 1000;
 export const CODE_MAX_ATTEMPTS = 5;
-/** How long a code row is kept after it was made (for "used"/"other journey" answers and limits). */
-export const CODE_RETENTION_MS = 24 * 60 * 60 * 1000;
+/**
+ * How long a code row is kept after it was made (for "used"/"other journey" answers and limits):
+ * on the database backend the rows are what the limits count, so as long as the longest window.
+ */
+export const CODE_RETENTION_MS = LONGEST_LIMIT_WINDOW_SECONDS * 1000;
 
 export type CodePurpose = OneTimeCodeRow['purpose'];
 
