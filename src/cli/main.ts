@@ -32,7 +32,7 @@ Commands:
                                       guess counters (a running server does this every 10 minutes)
 
 Environment: DATABASE_URL (postgres://… or a SQLite path), PORT, HOST, VAKT_PUBLIC_URL, VAKT_SECRET,
-VAKT_DATA_DIR (default .vakt), LOG_LEVEL. See docs/configuration.md.`;
+VAKT_DATA_DIR (default .vakt), LOG_LEVEL, VAKT_REDIS_URL. See docs/configuration.md.`;
 
 class UsageError extends Error {}
 

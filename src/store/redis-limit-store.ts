@@ -58,7 +58,10 @@ export function createRedisLimitStore(
   const prefix = options.keyPrefix ?? 'vakt:';
   const redis = new Redis(url, {
     lazyConnect: true,
-    // Fail at once while Redis is away instead of queueing: the request then fails closed.
+    // Fail closed, and at once, while Redis is away: a command is not queued but throws, the
+    // request ends in the server's error handler (the localised "An error has occurred" page with
+    // a support reference; the cause only in the log) and no code is sent, no password checked.
+    // Failing open would turn an outage into a window for SMS pumping and unthrottled guessing.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 5000,
