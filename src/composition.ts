@@ -18,6 +18,8 @@ import { createTenantRegistry, type TenantRegistry } from './oidc/registry.js';
 import { createServer } from './server/app.js';
 import { providerPages } from './server/provider-pages.js';
 import { createRepositories, migrateToLatest, openStore } from './store/index.js';
+import { createDatabaseLimitStore, type LimitStore } from './store/limit-store.js';
+import { createRedisLimitStore } from './store/redis-limit-store.js';
 
 export interface VaktOptions {
   clock?: Clock;
@@ -28,6 +30,8 @@ export interface VaktOptions {
   poolSize?: number;
   /** Where the log's JSON lines go (standard output unless given). */
   logDestination?: DestinationStream;
+  /** Prefix of every Redis key (tests give each run its own). */
+  redisKeyPrefix?: string;
 }
 
 // Clock skew relying parties may allow when checking a token's times.
@@ -36,16 +40,23 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000;
 /** `serving`: a long-running server, not a CLI command (see openStore's backgroundCheckpoints). */
 export function createCore(settings: Settings, options: VaktOptions = {}, serving = false) {
   const clock = options.clock ?? systemClock;
+  const logger = pino({ level: settings.logLevel, base: { pid: process.pid } }, options.logDestination);
   const store = openStore(settings.databaseUrl, {
     poolSize: options.poolSize,
     backgroundCheckpoints: serving,
   });
   const repos = createRepositories(store);
+  const limits: LimitStore = settings.redisUrl
+    ? createRedisLimitStore(settings.redisUrl, {
+        ...(options.redisKeyPrefix ? { keyPrefix: options.redisKeyPrefix } : {}),
+        onError: (error) => logger.error({ err: error }, 'Redis (VAKT_REDIS_URL) failed'),
+      })
+    : createDatabaseLimitStore(repos);
   const secrets = createSecretBox(settings.secret);
   const hasher = options.hasher ?? createPasswordHasher();
-  const throttle = createThrottleService({ repos, clock });
+  const throttle = createThrottleService({ repos, limits, clock });
   const accounts = createAccountService({ repos, clock, hasher, throttle });
-  const codes = createCodeService({ repos, clock, secrets });
+  const codes = createCodeService({ repos, limits, clock, secrets });
   const tenants = createTenantService({ repos, clock, secrets });
   const keys = createSigningKeyService({
     repos,
@@ -60,8 +71,10 @@ export function createCore(settings: Settings, options: VaktOptions = {}, servin
   return {
     settings,
     clock,
+    logger,
     store,
     repos,
+    limits,
     secrets,
     hasher,
     accounts,
@@ -70,7 +83,22 @@ export function createCore(settings: Settings, options: VaktOptions = {}, servin
     tenants,
     keys,
     migrate: () => migrateToLatest(store.db as never, store.dialect),
-    close: () => store.close(),
+    /**
+     * Deletes what no request can see any more: expired sessions and tokens, codes past their
+     * retention, idle guess counters (account locks stay). Answers how many rows of each went.
+     */
+    async sweep() {
+      const [oidcModels, oneTimeCodes, throttles] = await Promise.all([
+        repos.oidcModels.deleteExpiredModels(clock.now()),
+        codes.deleteOld(),
+        throttle.deleteStale(),
+      ]);
+      return { oidcModels, oneTimeCodes, throttles };
+    },
+    async close() {
+      await limits.close();
+      await store.close();
+    },
   };
 }
 
@@ -88,8 +116,14 @@ export interface Vakt extends Core {
 
 export async function createVakt(settings: Settings, options: VaktOptions = {}): Promise<Vakt> {
   const core = createCore(settings, options, true);
-  await core.migrate();
-  const logger = pino({ level: settings.logLevel, base: { pid: process.pid } }, options.logDestination);
+  try {
+    await core.migrate();
+    await core.limits.connect();
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
+  const { logger } = core;
   let publicUrl = settings.publicUrl;
   let sweeper: NodeJS.Timeout | undefined;
   const delivery = createDeliveryService({
@@ -127,13 +161,10 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
       // Port 0 (tests): the public URL follows the port the system gave.
       if (settings.port === 0) publicUrl = publicUrl.replace(/:0$/, `:${address.port}`);
       registry.startWatching(settings.reloadInterval);
-      // Expired sessions, codes and tokens are invisible at once; this reclaims their rows.
+      // Expired sessions, codes, tokens and idle counters are invisible at once; this reclaims their rows.
       sweeper = setInterval(
         () => {
-          Promise.all([
-            core.repos.oidcModels.deleteExpiredModels(core.clock.now()),
-            core.codes.deleteOld(),
-          ]).catch((error) => logger.warn({ err: error }, 'sweep failed'));
+          core.sweep().catch((error) => logger.warn({ err: error }, 'sweep failed'));
         },
         10 * 60 * 1000,
       );

@@ -1,4 +1,4 @@
-// The `vakt` command: dev, start, migrate, apply, keys, users. Usage errors and bad
+// The `vakt` command: dev, start, migrate, apply, keys, users, sweep. Usage errors and bad
 // configuration exit with 2 and one line naming the problem; nothing prints a stack trace.
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
@@ -28,9 +28,11 @@ Commands:
                                       Create an account; the password is read from standard input
   users import FILE --tenant SLUG     Create accounts from JSON lines (docs/accounts-import.md);
                                       existing ones are skipped, a bad line imports nothing
+  sweep                               Delete expired sessions and tokens, old one-time codes and idle
+                                      guess counters (a running server does this every 10 minutes)
 
 Environment: DATABASE_URL (postgres://… or a SQLite path), PORT, HOST, VAKT_PUBLIC_URL, VAKT_SECRET,
-VAKT_DATA_DIR (default .vakt), LOG_LEVEL. See docs/configuration.md.`;
+VAKT_DATA_DIR (default .vakt), LOG_LEVEL, VAKT_REDIS_URL. See docs/configuration.md.`;
 
 class UsageError extends Error {}
 
@@ -223,6 +225,14 @@ export async function main(argv: string[]): Promise<number> {
             `tenant ${r.tenant}: ${r.tenantChange}; clients added ${c.added.length}, updated ${c.updated.length}, removed ${c.removed.length}`,
           );
         }
+        return 0;
+      }
+      case 'sweep': {
+        parse(rest, {});
+        const swept = await withCore('development', (core) => core.sweep());
+        console.log(
+          `deleted ${swept.oidcModels} expired sessions and tokens, ${swept.oneTimeCodes} old one-time codes, ${swept.throttles} idle guess counters`,
+        );
         return 0;
       }
       case 'keys': {

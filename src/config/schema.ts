@@ -127,13 +127,16 @@ export const deliverySchema = z
   })
   .strict();
 
+/** The longest window a code limit may have; sent codes are kept at least this long to count them. */
+export const LONGEST_LIMIT_WINDOW_SECONDS = 7 * 24 * 3600;
+
 const limitWindow = z
   .object({
     seconds: z
       .number()
       .int()
       .min(1)
-      .max(7 * 24 * 3600)
+      .max(LONGEST_LIMIT_WINDOW_SECONDS)
       .describe('Length of the sliding window in seconds.'),
     max: z.number().int().min(1).max(100_000).describe('Codes allowed in the window.'),
   })

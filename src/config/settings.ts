@@ -29,6 +29,8 @@ export interface Settings {
   smsWebhookUrls: string[];
   /** How long one SMTP delivery or one SMS gateway may take before it counts as failed. */
   deliveryTimeoutMs: number;
+  /** Redis for the limit counters and guess waits, shared by every process; unset: the database. */
+  redisUrl?: string;
 }
 
 /** The documented environment; docs/configuration.md is generated from this list. */
@@ -100,6 +102,13 @@ export const ENVIRONMENT_VARIABLES = [
     production: '`10`',
     description: 'Seconds an SMTP delivery, or each SMS gateway, may take before it counts as failed.',
   },
+  {
+    name: 'VAKT_REDIS_URL',
+    development: 'none: limits in the database',
+    production: 'none: limits in the database',
+    description:
+      'Redis for the limits on sending codes and the waits after wrong passwords and codes, shared by every process: `redis://[:password@]host:6379[/db]` or `rediss://…` (TLS). Without it they are counted in the database. The codes themselves and the 100-failure account lock stay in the database either way. Redis must answer at start-up; while it is away, requests that need a limit fail (closed) with the generic error page.',
+  },
 ] as const;
 
 const envSchema = z.object({
@@ -141,9 +150,16 @@ const envSchema = z.object({
     )
     .optional(),
   VAKT_DELIVERY_TIMEOUT: z.coerce.number().positive().max(300).optional(),
+  VAKT_REDIS_URL: z
+    .string()
+    .refine(
+      (value) => value === '' || urlWithProtocol(value, ['redis:', 'rediss:']),
+      'must be a redis:// or rediss:// URL',
+    )
+    .optional(),
 });
 
-// A refused value is never echoed, only the variable named: an SMTP or webhook URL may hold a password.
+// A refused value is never echoed, only the variable named: an SMTP, webhook or Redis URL may hold a password.
 function urlWithProtocol(value: string, protocols: string[]): boolean {
   try {
     return protocols.includes(new URL(value).protocol);
@@ -197,6 +213,7 @@ export function loadSettings(mode: Mode, env: NodeJS.ProcessEnv = process.env): 
       : {}),
     smsWebhookUrls: e.VAKT_SMS_WEBHOOK_URL ?? [],
     deliveryTimeoutMs: Math.round((e.VAKT_DELIVERY_TIMEOUT ?? 10) * 1000),
+    ...(e.VAKT_REDIS_URL ? { redisUrl: e.VAKT_REDIS_URL } : {}),
   };
 }
 

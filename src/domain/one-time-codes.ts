@@ -4,8 +4,9 @@
 // before each comparison so that concurrent guesses cannot get more.
 import { randomInt, randomUUID } from 'node:crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import type { CodeLimits } from '../config/schema.js';
+import { type CodeLimits, LONGEST_LIMIT_WINDOW_SECONDS } from '../config/schema.js';
 import type { Repositories } from '../store/index.js';
+import type { CodeCounter, LimitStore } from '../store/limit-store.js';
 import type { OneTimeCodeRow } from '../store/one-time-code-repository.js';
 import type { Clock } from './clock.js';
 import { fail, ok, type Result } from './errors.js';
@@ -14,8 +15,11 @@ import type { SecretBox } from './secrets.js';
 
 export const CODE_LIFETIME_MS = 10 * 60 * 1000;
 export const CODE_MAX_ATTEMPTS = 5;
-/** How long a code row is kept after it was made (for "used"/"other journey" answers and limits). */
-export const CODE_RETENTION_MS = 24 * 60 * 60 * 1000;
+/**
+ * How long a code row is kept after it was made (for "used"/"other journey" answers and limits):
+ * on the database backend the rows are what the limits count, so as long as the longest window.
+ */
+export const CODE_RETENTION_MS = LONGEST_LIMIT_WINDOW_SECONDS * 1000;
 
 export type CodePurpose = OneTimeCodeRow['purpose'];
 
@@ -47,6 +51,7 @@ export interface PendingCode {
   /** The digits, to send; never stored. */
   code: string;
   request: CodeRequest;
+  place: SendPlace;
 }
 
 export interface LiveCode {
@@ -62,17 +67,25 @@ export interface LimitRefusal {
   retryAfterSeconds: number;
 }
 
+/** A place in the limits, held for one code (its id and time) until it is sent or discarded. */
+export interface SendPlace {
+  id: string;
+  at: number;
+  counters: CodeCounter[];
+}
+
 export interface CodeService {
   /**
-   * Whether one more code may be sent to this destination from this IP (ASVS 2.4.1, 6.6.3).
-   * Only sent codes count, so a failed delivery costs nothing; it is all reads, no hashing.
+   * Whether one more code may be sent to this destination from this IP (ASVS 2.4.1, 6.6.3),
+   * and if so a place for it. Only sent codes count, so a failed delivery costs nothing
+   * (`discard` gives the place back); a refusal is no more than the store's reads, no hashing.
    */
   checkLimits(
     limits: CodeLimits,
     request: Pick<CodeRequest, 'tenant' | 'kind' | 'destination' | 'ip'>,
-  ): Promise<LimitRefusal | undefined>;
+  ): Promise<{ refused: LimitRefusal } | { place: SendPlace }>;
   /** Writes a code that is not live until `markSent`; a failed delivery calls `discard`. */
-  create(request: CodeRequest): Promise<PendingCode>;
+  create(request: CodeRequest, place: SendPlace): Promise<PendingCode>;
   markSent(pending: PendingCode): Promise<void>;
   discard(pending: PendingCode): Promise<void>;
   /** The journey's newest sent code, to show where it went and to send a new one. */
@@ -94,10 +107,11 @@ export function readCode(typed: string): string | undefined {
 
 export function createCodeService(deps: {
   repos: Repositories;
+  limits: LimitStore;
   clock: Clock;
   secrets: SecretBox;
 }): CodeService {
-  const { repos, clock, secrets } = deps;
+  const { repos, limits: store, clock, secrets } = deps;
   const hashOf = (tenant: string, destination: string, code: string) =>
     secrets.mac('codes', `${tenant}\n${destination}\n${code}`);
 
@@ -112,38 +126,22 @@ export function createCodeService(deps: {
   return {
     async checkLimits(limits, request) {
       const now = clock.now();
-      const country = countryOf(request);
-      const checks: [
-        'destination' | 'ip' | 'destination_country',
-        string | null | undefined,
-        CodeLimits['perIp'],
-      ][] = [
+      const counted: [CodeCounter['by'], string | null | undefined, CodeLimits['perIp']][] = [
         ['destination', request.destination, limits.perIdentifier],
         ['ip', request.ip, limits.perIp],
-        ['destination_country', country, limits.perCountry],
+        ['destination_country', countryOf(request), limits.perCountry],
       ];
-      let wait = 0;
-      for (const [by, value, windows] of checks) {
-        if (!value) continue;
-        for (const window of windows) {
-          // With `max` codes in the window, a place frees when the max-th newest leaves it.
-          const filling = await repos.codes.nthNewestSentSince(
-            request.tenant,
-            by,
-            value,
-            now - window.seconds * 1000,
-            window.max,
-          );
-          if (filling !== undefined) wait = Math.max(wait, filling + window.seconds * 1000 - now);
-        }
-      }
-      return wait > 0 ? { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) } : undefined;
+      const counters = counted.flatMap(([by, value, windows]) => (value ? [{ by, value, windows }] : []));
+      const id = randomUUID();
+      const wait = await store.takeCodePlace(request.tenant, counters, id, now);
+      if (wait !== undefined) return { refused: { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) } };
+      return { place: { id, at: now, counters } };
     },
 
-    async create(request) {
+    async create(request, place) {
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-      const now = clock.now();
-      const id = randomUUID();
+      // The row is counted from the moment its place was taken, as the limit store counts it.
+      const { id, at: now } = place;
       await repos.codes.insertCode({
         id,
         tenant_slug: request.tenant,
@@ -163,7 +161,7 @@ export function createCodeService(deps: {
         consumed_at: null,
         superseded_at: null,
       });
-      return { id, code, request };
+      return { id, code, request, place };
     },
 
     async markSent(pending) {
@@ -180,6 +178,7 @@ export function createCodeService(deps: {
 
     async discard(pending) {
       await repos.codes.deleteCode(pending.id);
+      await store.returnCodePlace(pending.request.tenant, pending.place.counters, pending.id);
     },
 
     async latest(tenant, journey, purpose) {

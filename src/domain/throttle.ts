@@ -1,13 +1,20 @@
 // Throttling of guesses (ASVS 6.3.1, NIST 800-63B): consecutive failures per typed identifier
 // and per IP address earn growing waits; per account they are counted towards NIST's limit of
 // 100, after which the password stops working until it is reset.
+//
+// The typed-identifier and IP waits live in the limit store (the database, or Redis when
+// configured). The account counts stay in the database whatever the store: a lock must last
+// until the password is reset, which a cache that may restart empty or evict cannot promise.
 import type { Repositories } from '../store/index.js';
+import type { LimitStore } from '../store/limit-store.js';
 import type { Clock } from './clock.js';
 
 export const ACCOUNT_FAILURE_LIMIT = 100;
 const MAX_WAIT_MS = 15 * 60 * 1000;
 /** A key that has not failed for this long starts counting again (shared addresses forget). */
 const FORGET_AFTER_MS = 60 * 60 * 1000;
+/** Rows of `id:` and `ip:` keys idle this long are deleted by the sweep (long past forgetting). */
+export const STALE_THROTTLE_MS = Math.max(FORGET_AFTER_MS, 24 * 60 * 60 * 1000);
 
 /** Free failures before waits start, by kind of key. */
 const FREE: Record<'id' | 'ip', number> = { id: 5, ip: 20 };
@@ -32,14 +39,23 @@ export interface ThrottleService {
   accountFailures(tenant: string, accountId: string): Promise<number>;
   accountFailed(tenant: string, accountId: string | undefined): Promise<void>;
   accountSucceeded(tenant: string, accountId: string): Promise<void>;
+  /**
+   * Deletes database rows of `id:`/`ip:` keys idle for a day; account rows stay while they hold
+   * failures (NIST's lock). Answers how many went.
+   */
+  deleteStale(): Promise<number>;
 }
 
-export function createThrottleService(deps: { repos: Repositories; clock: Clock }): ThrottleService {
-  const { repos, clock } = deps;
+export function createThrottleService(deps: {
+  repos: Repositories;
+  limits: LimitStore;
+  clock: Clock;
+}): ThrottleService {
+  const { repos, limits, clock } = deps;
   return {
     async waitFor(tenant, keys) {
       const now = clock.now();
-      const rows = (await repos.throttles.find(tenant, keys)).filter(
+      const rows = (await limits.findGuessFailures(tenant, keys)).filter(
         (r) => now - r.last_failure_at < FORGET_AFTER_MS,
       );
       const until = Math.max(0, ...rows.map((r) => r.blocked_until));
@@ -52,7 +68,7 @@ export function createThrottleService(deps: { repos: Repositories; clock: Clock 
       const now = clock.now();
       for (const key of keys) {
         const kind = key.startsWith('ip:') ? 'ip' : 'id';
-        await repos.throttles.recordFailure(
+        await limits.recordGuessFailure(
           tenant,
           key,
           now,
@@ -61,7 +77,7 @@ export function createThrottleService(deps: { repos: Repositories; clock: Clock 
         );
       }
     },
-    succeeded: (tenant, keys) => repos.throttles.clear(tenant, keys),
+    succeeded: (tenant, keys) => limits.clearGuessFailures(tenant, keys),
     async accountFailures(tenant, accountId) {
       const [row] = await repos.throttles.find(tenant, [`account:${accountId}`]);
       return row?.failures ?? 0;
@@ -76,5 +92,6 @@ export function createThrottleService(deps: { repos: Repositories; clock: Clock 
       );
     },
     accountSucceeded: (tenant, accountId) => repos.throttles.clear(tenant, [`account:${accountId}`]),
+    deleteStale: () => repos.throttles.deleteIdleGuessKeys(clock.now() - STALE_THROTTLE_MS),
   };
 }

@@ -122,13 +122,14 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
   ): Promise<Sent> {
     const { runtime } = journey;
     const ip = kit.ipOf(request);
-    const refused = await codes.checkLimits(runtime.settings.codeLimits, {
+    const limit = await codes.checkLimits(runtime.settings.codeLimits, {
       tenant: runtime.slug,
       kind: target.kind,
       destination: target.value,
       ip,
     });
-    if (refused) {
+    if ('refused' in limit) {
+      const { refused } = limit;
       reply.header('retry-after', String(refused.retryAfterSeconds));
       return {
         ok: false,
@@ -138,15 +139,18 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         retryAfter: refused.retryAfterSeconds,
       };
     }
-    const pending = await codes.create({
-      tenant: runtime.slug,
-      journey: journey.details.uid,
-      purpose,
-      kind: target.kind,
-      destination: target.value,
-      payload: { ...(typeof payload === 'function' ? await payload() : payload) },
-      ip,
-    });
+    const pending = await codes.create(
+      {
+        tenant: runtime.slug,
+        journey: journey.details.uid,
+        purpose,
+        kind: target.kind,
+        destination: target.value,
+        payload: { ...(typeof payload === 'function' ? await payload() : payload) },
+        ip,
+      },
+      limit.place,
+    );
     if (options.decoy) {
       await codes.markSent(pending);
       return { ok: true };

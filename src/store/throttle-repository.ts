@@ -24,6 +24,8 @@ export interface ThrottleRepository {
     forgetAfterMs?: number,
   ): Promise<number>;
   clear(tenant: string, keys: string[]): Promise<void>;
+  /** Deletes every tenant's `id:` and `ip:` rows whose last failure is before `before`; never `account:` rows. */
+  deleteIdleGuessKeys(before: number): Promise<number>;
 }
 
 export function createThrottleRepository(db: Kysely<Database>): ThrottleRepository {
@@ -68,6 +70,14 @@ export function createThrottleRepository(db: Kysely<Database>): ThrottleReposito
         .where('tenant_slug', '=', tenant)
         .where('key', 'in', keys)
         .execute();
+    },
+    async deleteIdleGuessKeys(before) {
+      const result = await db
+        .deleteFrom('login_throttles')
+        .where((eb) => eb.or([eb('key', 'like', 'id:%'), eb('key', 'like', 'ip:%')]))
+        .where('last_failure_at', '<', before)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
   };
 }

@@ -47,3 +47,17 @@ export async function expectSilentRedirect(agent: UserAgent, authorizeUrl: strin
   );
   return new URL(response.headers.get('location')!, origin);
 }
+
+/** An authorization request of the test client `web` for `openid` (a fixed PKCE challenge: no token is redeemed). */
+export function simpleAuthorizationUrl(vaktUrl: string, tenant: string, redirectUri: string): string {
+  const url = new URL(`${vaktUrl}/t/${tenant}/auth`);
+  url.search = new URLSearchParams({
+    client_id: 'web',
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    scope: 'openid',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  }).toString();
+  return url.href;
+}
