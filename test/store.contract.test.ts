@@ -8,7 +8,7 @@
 // append-only and tenant-scoped; migrations are idempotent.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { createManualClock } from '../src/domain/clock.js';
 import { createAdapterClass } from '../src/oidc/adapter.js';
 import {
@@ -395,6 +395,54 @@ for (const kind of databaseKinds) {
           await repos.accounts.findAccountIdByVerifiedIdentifier(slug, 'email', 'disabled@example.com'),
           undefined,
         );
+      });
+
+      test('setPasswordHash sets the password, lifts the failure lock (NIST: 100 failures, reset re-enables) and audits it, all or nothing', async () => {
+        const slug = await tenant('acc-setpw');
+        const { id, input } = newAccount(slug, [{ kind: 'email', value: 'setpw@example.com' }]);
+        assert.equal(await repos.accounts.insertAccount(input), 'created');
+        const lock = `account:${id}`;
+        const locked = () => repos.throttles.find(slug, [lock]);
+        const audited = async () =>
+          (await repos.audit.listEvents(slug, { accountId: id })).map((e) => e.type);
+        for (let i = 0; i < 3; i++) await repos.throttles.recordFailure(slug, lock, T + i, () => 0);
+        assert.equal((await locked())[0]?.failures, 3);
+
+        // The audit write refused by the database itself: the whole change is undone.
+        const refuse =
+          kind.name === 'sqlite'
+            ? [
+                sql`create trigger refuse_audit before insert on audit_events begin select raise(abort, 'refused'); end`,
+              ]
+            : [
+                sql`create function refuse_audit() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$`,
+                sql`create trigger refuse_audit before insert on audit_events for each row execute function refuse_audit()`,
+              ];
+        for (const statement of refuse) await statement.execute(store.db);
+        try {
+          await assert.rejects(
+            repos.accounts.setPasswordHash(id, 'hash-new', T + 10, {
+              tenant: slug,
+              auditType: 'password.reset',
+            }),
+          );
+        } finally {
+          await (kind.name === 'sqlite'
+            ? sql`drop trigger refuse_audit`
+            : sql`drop function refuse_audit() cascade`
+          ).execute(store.db);
+        }
+        assert.equal(await repos.accounts.findPasswordHash(id), `hash-${id}`, 'the old password stays');
+        assert.equal((await locked())[0]?.failures, 3, 'the lock stays');
+        assert.deepEqual(await audited(), []);
+
+        await repos.accounts.setPasswordHash(id, 'hash-new', T + 20, {
+          tenant: slug,
+          auditType: 'password.reset',
+        });
+        assert.equal(await repos.accounts.findPasswordHash(id), 'hash-new');
+        assert.deepEqual(await locked(), [], 'a new password lifts the lock');
+        assert.deepEqual(await audited(), ['password.reset']);
       });
     });
 

@@ -297,11 +297,12 @@ export function createAccountService(deps: {
     },
 
     async setPassword(tenant, accountId, password, reason) {
-      const now = clock.now();
-      await repos.accounts.setPasswordHash(accountId, await hasher.hash(password), now);
-      // A new password unlocks an account locked by failures.
-      await throttle.accountSucceeded(tenant, accountId);
-      await repos.audit.recordEvent({ tenant, accountId, type: `password.${reason}`, at: now });
+      // One transaction with the lift of the failure lock and the audit event: if it fails,
+      // the old password still works and nothing else changed.
+      await repos.accounts.setPasswordHash(accountId, await hasher.hash(password), clock.now(), {
+        tenant,
+        auditType: `password.${reason}`,
+      });
     },
 
     async markIdentifierVerified(tenant, accountId, identifierId) {

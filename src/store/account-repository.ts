@@ -25,8 +25,16 @@ export interface AccountRepository {
   ): Promise<'replaced' | 'identifier_taken'>;
   findPasswordHash(accountId: string): Promise<string | undefined>;
   updatePasswordHash(accountId: string, hash: string, now: number): Promise<void>;
-  /** Sets the password, creating the credential for an account that had none. */
-  setPasswordHash(accountId: string, hash: string, now: number): Promise<void>;
+  /**
+   * Sets the password (creating the credential for an account that had none), lifts the
+   * account's failure lock and records the audit event, in one transaction: all or nothing.
+   */
+  setPasswordHash(
+    accountId: string,
+    hash: string,
+    now: number,
+    record: { tenant: string; auditType: string },
+  ): Promise<void>;
   countAccounts(tenant: string): Promise<number>;
 }
 
@@ -134,7 +142,7 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
         .where('kind', '=', 'password')
         .execute();
     },
-    async setPasswordHash(accountId, hash, now) {
+    async setPasswordHash(accountId, hash, now, record) {
       await db.transaction().execute(async (trx) => {
         const updated = await trx
           .updateTable('credentials')
@@ -142,17 +150,29 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
           .where('account_id', '=', accountId)
           .where('kind', '=', 'password')
           .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) > 0) return;
+        if (Number(updated.numUpdatedRows) === 0) {
+          await trx
+            .insertInto('credentials')
+            .values({
+              id: randomUUID(),
+              account_id: accountId,
+              kind: 'password',
+              secret_hash: hash,
+              created_at: now,
+              updated_at: now,
+            })
+            .execute();
+        }
+        // A new password unlocks an account locked by failures (the lock always lives here,
+        // in the database, whichever store keeps the other limits).
         await trx
-          .insertInto('credentials')
-          .values({
-            id: randomUUID(),
-            account_id: accountId,
-            kind: 'password',
-            secret_hash: hash,
-            created_at: now,
-            updated_at: now,
-          })
+          .deleteFrom('login_throttles')
+          .where('tenant_slug', '=', record.tenant)
+          .where('key', '=', `account:${accountId}`)
+          .execute();
+        await trx
+          .insertInto('audit_events')
+          .values({ tenant_slug: record.tenant, account_id: accountId, type: record.auditType, at: now })
           .execute();
       });
     },
