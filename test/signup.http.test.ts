@@ -12,9 +12,10 @@ import { createManualClock } from '../src/domain/clock.js';
 import { CODE_LIFETIME_MS } from '../src/domain/one-time-codes.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { authorizationUrl } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
-import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+import { deliveryEnv, RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
 
 const SECRET = 'web-secret-0123456789-0123456789-0123';
 
@@ -31,11 +32,7 @@ for (const kind of databaseKinds) {
       sms = await startSmsGateway();
       running = await startVakt(kind, {
         clock,
-        env: {
-          VAKT_SMTP_URL: mailbox.url,
-          VAKT_MAIL_FROM: 'Acme ID <id@acme.example>',
-          VAKT_SMS_WEBHOOK_URL: sms.url,
-        },
+        env: deliveryEnv(mailbox, sms),
         config: {
           tenants: [
             testTenant(),
@@ -61,18 +58,13 @@ for (const kind of databaseKinds) {
     async function authorization(extra: Record<string, string> = {}, tenant = 'acme') {
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
-      const url = new URL(`${running.url}/t/${tenant}/auth`);
-      url.search = new URLSearchParams({
-        client_id: 'web',
-        response_type: 'code',
-        redirect_uri: `${RP}/callback`,
+      const url = authorizationUrl(`${running.url}/t/${tenant}`, {
         scope: 'openid email phone',
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
         state,
         ...extra,
-      }).toString();
-      return { url: url.href, verifier, state };
+      });
+      return { url, verifier, state };
     }
 
     /** Opens the authorization URL and follows the "Create account" link to the sign-up form. */
