@@ -253,7 +253,6 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         csrf: kit.csrfFor(details.uid),
         clientName: kit.clientName(journey),
         countryName: countryName(page.locale, runtime.settings.defaultCountry),
-        kinds: runtime.settings.identifierKinds,
         passwordPolicy: passwordPolicyFor(runtime.settings),
         identifier: extra.identifier ?? (details.params.login_hint as string | undefined) ?? '',
         ...(extra.remember !== undefined ? { remember: extra.remember } : {}),
@@ -304,7 +303,6 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
             lead: page.t('verify.lead', { destination }),
             replace: {
               action: `${base}/verify/replace`,
-              kinds: runtime.settings.identifierKinds,
               countryName: countryName(page.locale, runtime.settings.defaultCountry),
               ...(extra.replaceValue !== undefined ? { value: extra.replaceValue } : {}),
             },
