@@ -37,6 +37,7 @@ for (const kind of databaseKinds) {
           tenants: [
             testTenant(),
             testTenant({ slug: 'mailonly', identifierKinds: ['email'] }),
+            testTenant({ slug: 'sverige', defaultCountry: 'SE' }),
             testTenant({ slug: 'closed', signup: false }),
           ],
         },
@@ -152,7 +153,8 @@ for (const kind of databaseKinds) {
       const { auth, page } = await openSignup(agent);
       const password = randomPassword();
       const codePage = await startSignup(agent, page, '934 56 789', password);
-      assert.match(codePage.body, /\+47 93 45 67 89/);
+      // Shown as Norwegians write a mobile number (libphonenumber would say +47 93 45 67 89).
+      assert.match(codePage.body, /by SMS to 934 56 789\./);
       const message = sms.last('+4793456789');
       assert.ok(message, 'the gateway got the message');
       assert.equal(message.tenant, 'acme');
@@ -177,6 +179,37 @@ for (const kind of databaseKinds) {
       const codePage = await startSignup(agent, page, '+46 70 123 45 67', randomPassword());
       const { userinfo } = await tokensFor(await enterCode(agent, codePage, sms.code('+46701234567')), auth);
       assert.equal(userinfo.phone_number, '+46701234567');
+    });
+
+    test('"you already have an account with 934 56 781": the number as Norwegians write it, in the login link too', async () => {
+      const first = english();
+      const { page } = await openSignup(first);
+      const codePage = await startSignup(first, page, '93456781', randomPassword());
+      assert.match(codePage.body, /We sent a 6-digit code by SMS to 934 56 781\./);
+      assert.equal((await enterCode(first, codePage, sms.code('+4793456781'))).status, 303);
+
+      const again = english();
+      const signup = await openSignup(again);
+      const code = await startSignup(again, signup.page, '+47 934 56 781', randomPassword());
+      const exists = await enterCode(again, code, sms.code('+4793456781'));
+      assert.match(exists.body, /You already have an account with 934 56 781\./);
+      const login = /href="([^"]*\/login\?identifier=934%2056%20781)"/.exec(exists.body);
+      assert.ok(login, 'the way to log in carries the number as shown');
+      const loginPage = await again.request(new URL(login[1]!, running.url).href);
+      assert.match(loginPage.body, /<input id="identifier"[^>]*value="934 56 781"/);
+    });
+
+    test('a Swedish tenant shows its numbers as 070-123 45 67, and a Norwegian one with +47', async () => {
+      for (const [typed, stored, shown] of [
+        ['070-123 45 69', '+46701234569', '070-123 45 69'],
+        ['+47 934 56 780', '+4793456780', '+47 934 56 780'],
+      ] as const) {
+        const agent = english();
+        const { page } = await openSignup(agent, 'sverige');
+        const codePage = await startSignup(agent, page, typed, randomPassword());
+        assert.ok(codePage.body.includes(`by SMS to ${shown}.`), `${typed} is shown as ${shown}`);
+        assert.ok(sms.last(stored), 'and sent to the number in E.164');
+      }
     });
 
     test('prompt=create opens the sign-up page directly (and is advertised in discovery)', async () => {
@@ -357,7 +390,7 @@ for (const kind of databaseKinds) {
       try {
         const response = await submit(agent, page, '/signup', { identifier: '912 00 111', password });
         assert.equal(response.status, 502);
-        assert.match(alertText(response), /^We were unable to send you a code at \+47 91 20 01 11/);
+        assert.match(alertText(response), /^We were unable to send you a code at 912 00 111\./);
       } finally {
         sms.status = 200;
       }

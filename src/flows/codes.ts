@@ -165,7 +165,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
       return {
         ok: false,
         error: target.kind === 'email' ? 'delivery.failed_email' : 'delivery.failed_sms',
-        vars: { destination: displayIdentifier(target.kind, target.value) },
+        vars: { destination: displayIdentifier(target.kind, target.value, runtime.settings.defaultCountry) },
         status: 502,
       };
     }
@@ -279,7 +279,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     const destination =
       purpose === 'recovery'
         ? maskIdentifier(live.kind, live.destination)
-        : displayIdentifier(live.kind, live.destination);
+        : displayIdentifier(live.kind, live.destination, runtime.settings.defaultCountry);
     const common = {
       page,
       kind: live.kind,
@@ -413,7 +413,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     });
     if (!created.ok) {
       // Only now, with the code proving the identifier is theirs, may the page say so.
-      const shown = displayIdentifier(kind, destination);
+      const shown = displayIdentifier(kind, destination, runtime.settings.defaultCountry);
       const page = kit.page(request, journey, `${base}/signup/code`);
       return kit.html(
         reply,
