@@ -574,6 +574,7 @@ describe('the development outbox', () => {
       tenant: 'acme',
       channel: 'sms',
       to: '+4791234567',
+      shownTo: '912 34 567',
       purpose: 'verify',
       code: '111222',
       text: `${fill(nb['sms.code'], { code: '111222', tenant: 'Acme & <Co>' })}\n\n@id.example.com #111222`,
@@ -638,13 +639,19 @@ describe('the development outbox', () => {
       assert.ok(empty.body.includes(en['outbox.lead']), 'the page says nothing leaves the machine');
 
       outbox.record(
-        outboxMessage({ code: '111111', to: 'first@example.com', at: '2026-05-04T10:00:00.000Z' }),
+        outboxMessage({
+          code: '111111',
+          to: 'first@example.com',
+          shownTo: 'first@example.com',
+          at: '2026-05-04T10:00:00.000Z',
+        }),
       );
       outbox.record(
         outboxMessage({
           code: '222222',
           channel: 'sms',
           to: '+4791234567',
+          shownTo: '912 34 567',
           subject: undefined,
           html: undefined,
           text: 'Code for <script>alert(1)</script>',
@@ -662,7 +669,7 @@ describe('the development outbox', () => {
       assert.match(page.body, /<html lang="en">/);
       const codes = [...page.body.matchAll(/data-code="(\d+)"/g)].map((m) => m[1]);
       assert.deepEqual(codes, ['222222', '111111'], 'newest first');
-      for (const text of ['first@example.com', '+4791234567', 'acme', en['outbox.lead']]) {
+      for (const text of ['first@example.com', '912 34 567', 'acme', en['outbox.lead']]) {
         assert.ok(page.body.includes(text), `the page shows ${text}`);
       }
       assert.ok(page.body.includes('&lt;script&gt;'), 'message text is escaped');
@@ -688,6 +695,7 @@ function outboxMessage(overrides: Partial<OutboxMessage> = {}): OutboxMessage {
     tenant: 'acme',
     channel: 'email',
     to: 'ada@example.com',
+    shownTo: 'ada@example.com',
     purpose: 'signup',
     code: '493817',
     subject: '493817 is your code for Acme',

@@ -15,11 +15,11 @@ import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../src/domain/clock.js';
 import { sqlite } from './helpers/databases.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
-import { simpleAuthorizationUrl } from './helpers/login.js';
+import { authorizationUrl } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { runVakt } from './helpers/process.js';
 import { createTestRedis, redisSkip, type TestRedis } from './helpers/redis.js';
-import { RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
+import { type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
 
 const STACK_TRACE = /\n\s+at /;
 
@@ -88,10 +88,7 @@ describe('limits shared by two vakt instances on one Redis', { skip: redisSkip, 
   const english = () => new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
 
   async function loginPage(agent: UserAgent, running: RunningVakt) {
-    const page = await agent.follow(
-      simpleAuthorizationUrl(running.url, 'acme', `${RP}/callback`),
-      running.url,
-    );
+    const page = await agent.follow(authorizationUrl(`${running.url}/t/acme`), running.url);
     assert.equal(page.status, 200);
     return page;
   }

@@ -13,8 +13,9 @@ import { commonPasswordCount, isCommonPassword } from '../src/domain/common-pass
 import { checkNewPassword, DEFAULT_PASSWORD_POLICY } from '../src/domain/password-policy.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { authorizationUrl } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
-import { RP, type RunningVakt, startVakt, testTenant } from './helpers/vakt.js';
+import { deliveryEnv, RP, type RunningVakt, startVakt, testTenant } from './helpers/vakt.js';
 
 /** The hint under the password field of the sign-up page. */
 function passwordHintOf(page: Response): string {
@@ -90,7 +91,7 @@ for (const kind of databaseKinds) {
     before(async () => {
       mailbox = await startMailbox();
       running = await startVakt(kind, {
-        env: { VAKT_SMTP_URL: mailbox.url, VAKT_MAIL_FROM: 'Acme ID <id@acme.example>' },
+        env: deliveryEnv(mailbox),
         config: {
           tenants: [
             testTenant(),
@@ -124,24 +125,17 @@ for (const kind of databaseKinds) {
     const agentFor = (language = 'en') =>
       new UserAgent({ 'accept-language': language, 'sec-fetch-site': 'same-origin' });
 
-    function authorizationUrl(tenant: string): string {
-      const url = new URL(`${running.url}/t/${tenant}/auth`);
-      url.search = new URLSearchParams({
-        client_id: 'web',
-        response_type: 'code',
-        redirect_uri: `${RP}/callback`,
+    function authorizationFor(tenant: string): string {
+      return authorizationUrl(`${running.url}/t/${tenant}`, {
         scope: 'openid email',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
         state: 'state-0123456789',
-      }).toString();
-      return url.href;
+      });
     }
 
     /** Opens the sign-up page of a tenant, as its "Create an account" link does. */
     async function openSignup(tenant = 'acme', language = 'en') {
       const agent = agentFor(language);
-      const login = await agent.follow(authorizationUrl(tenant), running.url);
+      const login = await agent.follow(authorizationFor(tenant), running.url);
       assert.equal(login.status, 200);
       const link = /href="([^"]*\/signup)" id="create-account"/.exec(login.body);
       assert.ok(link, 'the login page links to sign-up');
@@ -196,7 +190,7 @@ for (const kind of databaseKinds) {
     /** The status of a password login: 303 logs in, 401 is a wrong password. */
     async function passwordLogin(identifier: string, password: string, tenant = 'acme') {
       const agent = agentFor();
-      const page = await agent.follow(authorizationUrl(tenant), running.url);
+      const page = await agent.follow(authorizationFor(tenant), running.url);
       return (await submit(agent, page, '/login', { identifier, password })).status;
     }
 

@@ -19,10 +19,10 @@ import {
 import { databaseKinds } from './helpers/databases.js';
 import { assertCouldNotUpdate, whilePasswordUpdatesRefused } from './helpers/faults.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
-import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
+import { authorizationUrl, expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
-import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+import { deliveryEnv, RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
 
 const SECRET = 'web-secret-0123456789-0123456789-0123';
 
@@ -44,11 +44,7 @@ for (const kind of databaseKinds) {
       acme.clients[0]!.backchannelLogoutUri = backchannel.url;
       running = await startVakt(kind, {
         clock,
-        env: {
-          VAKT_SMTP_URL: mailbox.url,
-          VAKT_MAIL_FROM: 'Acme ID <id@acme.example>',
-          VAKT_SMS_WEBHOOK_URL: sms.url,
-        },
+        env: deliveryEnv(mailbox, sms),
         config: {
           tenants: [
             acme,
@@ -81,19 +77,14 @@ for (const kind of databaseKinds) {
     async function authorization(tenant = 'acme', extra: Record<string, string> = {}) {
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
-      const url = new URL(`${running.url}/t/${tenant}/auth`);
-      url.search = new URLSearchParams({
-        client_id: 'web',
-        response_type: 'code',
-        redirect_uri: `${RP}/callback`,
+      const url = authorizationUrl(`${running.url}/t/${tenant}`, {
         scope: 'openid email phone offline_access',
         prompt: 'consent',
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
         state,
         ...extra,
-      }).toString();
-      return { url: url.href, verifier, state };
+      });
+      return { url, verifier, state };
     }
 
     async function submit(agent: UserAgent, page: Response, contains: string, form: Record<string, string>) {

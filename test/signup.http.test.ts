@@ -12,9 +12,10 @@ import { createManualClock } from '../src/domain/clock.js';
 import { CODE_LIFETIME_MS } from '../src/domain/one-time-codes.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { authorizationUrl } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
-import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+import { deliveryEnv, RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
 
 const SECRET = 'web-secret-0123456789-0123456789-0123';
 
@@ -31,15 +32,12 @@ for (const kind of databaseKinds) {
       sms = await startSmsGateway();
       running = await startVakt(kind, {
         clock,
-        env: {
-          VAKT_SMTP_URL: mailbox.url,
-          VAKT_MAIL_FROM: 'Acme ID <id@acme.example>',
-          VAKT_SMS_WEBHOOK_URL: sms.url,
-        },
+        env: deliveryEnv(mailbox, sms),
         config: {
           tenants: [
             testTenant(),
             testTenant({ slug: 'mailonly', identifierKinds: ['email'] }),
+            testTenant({ slug: 'sverige', defaultCountry: 'SE' }),
             testTenant({ slug: 'closed', signup: false }),
           ],
         },
@@ -61,18 +59,13 @@ for (const kind of databaseKinds) {
     async function authorization(extra: Record<string, string> = {}, tenant = 'acme') {
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
-      const url = new URL(`${running.url}/t/${tenant}/auth`);
-      url.search = new URLSearchParams({
-        client_id: 'web',
-        response_type: 'code',
-        redirect_uri: `${RP}/callback`,
+      const url = authorizationUrl(`${running.url}/t/${tenant}`, {
         scope: 'openid email phone',
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
         state,
         ...extra,
-      }).toString();
-      return { url: url.href, verifier, state };
+      });
+      return { url, verifier, state };
     }
 
     /** Opens the authorization URL and follows the "Create account" link to the sign-up form. */
@@ -160,7 +153,8 @@ for (const kind of databaseKinds) {
       const { auth, page } = await openSignup(agent);
       const password = randomPassword();
       const codePage = await startSignup(agent, page, '934 56 789', password);
-      assert.match(codePage.body, /\+47 93 45 67 89/);
+      // Shown as Norwegians write a mobile number (libphonenumber would say +47 93 45 67 89).
+      assert.match(codePage.body, /by SMS to 934 56 789\./);
       const message = sms.last('+4793456789');
       assert.ok(message, 'the gateway got the message');
       assert.equal(message.tenant, 'acme');
@@ -185,6 +179,37 @@ for (const kind of databaseKinds) {
       const codePage = await startSignup(agent, page, '+46 70 123 45 67', randomPassword());
       const { userinfo } = await tokensFor(await enterCode(agent, codePage, sms.code('+46701234567')), auth);
       assert.equal(userinfo.phone_number, '+46701234567');
+    });
+
+    test('"you already have an account with 934 56 781": the number as Norwegians write it, in the login link too', async () => {
+      const first = english();
+      const { page } = await openSignup(first);
+      const codePage = await startSignup(first, page, '93456781', randomPassword());
+      assert.match(codePage.body, /We sent a 6-digit code by SMS to 934 56 781\./);
+      assert.equal((await enterCode(first, codePage, sms.code('+4793456781'))).status, 303);
+
+      const again = english();
+      const signup = await openSignup(again);
+      const code = await startSignup(again, signup.page, '+47 934 56 781', randomPassword());
+      const exists = await enterCode(again, code, sms.code('+4793456781'));
+      assert.match(exists.body, /You already have an account with 934 56 781\./);
+      const login = /href="([^"]*\/login\?identifier=934%2056%20781)"/.exec(exists.body);
+      assert.ok(login, 'the way to log in carries the number as shown');
+      const loginPage = await again.request(new URL(login[1]!, running.url).href);
+      assert.match(loginPage.body, /<input id="identifier"[^>]*value="934 56 781"/);
+    });
+
+    test('a Swedish tenant shows its numbers as 070-123 45 67, and a Norwegian one with +47', async () => {
+      for (const [typed, stored, shown] of [
+        ['070-123 45 69', '+46701234569', '070-123 45 69'],
+        ['+47 934 56 780', '+4793456780', '+47 934 56 780'],
+      ] as const) {
+        const agent = english();
+        const { page } = await openSignup(agent, 'sverige');
+        const codePage = await startSignup(agent, page, typed, randomPassword());
+        assert.ok(codePage.body.includes(`by SMS to ${shown}.`), `${typed} is shown as ${shown}`);
+        assert.ok(sms.last(stored), 'and sent to the number in E.164');
+      }
     });
 
     test('prompt=create opens the sign-up page directly (and is advertised in discovery)', async () => {
@@ -365,7 +390,7 @@ for (const kind of databaseKinds) {
       try {
         const response = await submit(agent, page, '/signup', { identifier: '912 00 111', password });
         assert.equal(response.status, 502);
-        assert.match(alertText(response), /^We were unable to send you a code at \+47 91 20 01 11/);
+        assert.match(alertText(response), /^We were unable to send you a code at 912 00 111\./);
       } finally {
         sms.status = 200;
       }

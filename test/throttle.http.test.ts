@@ -10,9 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../src/domain/clock.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
-import { simpleAuthorizationUrl } from './helpers/login.js';
+import { authorizationUrl } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
-import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+import { deliveryEnv, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -29,7 +29,7 @@ for (const kind of databaseKinds) {
       mailbox = await startMailbox();
       running = await startVakt(kind, {
         clock,
-        env: { VAKT_SMTP_URL: mailbox.url, VAKT_MAIL_FROM: 'Acme ID <id@acme.example>' },
+        env: deliveryEnv(mailbox),
         config: {
           tenants: ['acme', 'codes', 'forget', 'ips', 'lock', 'timing'].map((slug) =>
             testTenant({ slug, identifierKinds: ['email'] }),
@@ -46,7 +46,7 @@ for (const kind of databaseKinds) {
     const agent = new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
 
     async function loginPage(tenant: string) {
-      return agent.follow(simpleAuthorizationUrl(running.url, tenant, `${RP}/callback`), running.url);
+      return agent.follow(authorizationUrl(`${running.url}/t/${tenant}`), running.url);
     }
 
     async function attempt(page: Response, identifier: string, password: string) {

@@ -36,7 +36,7 @@ const MessageItem: FC<{ page: PageContext; message: OutboxMessage }> = ({ page, 
             <code>{message.channel}</code>
           </dd>
           <dt>{t('outbox.to')}</dt>
-          <dd>{message.to}</dd>
+          <dd>{message.shownTo}</dd>
         </dl>
         <h3>{t('outbox.message')}</h3>
         {message.subject ? (

@@ -11,6 +11,8 @@ export interface OutboxMessage {
   tenant: string;
   channel: Channel;
   to: string;
+  /** `to` as the person would write it (`912 34 567` in a Norwegian tenant). */
+  shownTo: string;
   /** What the code is for, or `notice` for a message without one. */
   purpose: CodePurpose | 'notice';
   /** Empty for a notice. */

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { type Clock, systemClock } from '../domain/clock.js';
+import { displayIdentifier } from '../domain/identifiers.js';
 import { createEmailSender } from './email.js';
 import { type ComposedEmail, composeEmail, composeNotice, composeSms } from './messages.js';
 import { createOutbox, describeForConsole, type Outbox, type OutboxMessage } from './outbox.js';
@@ -55,6 +56,11 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
       tenant: message.tenant.slug,
       channel: message.channel,
       to: message.to,
+      shownTo: displayIdentifier(
+        message.channel === 'email' ? 'email' : 'phone',
+        message.to,
+        message.tenant.defaultCountry,
+      ),
       purpose: 'code' in message ? message.purpose : 'notice',
       code: 'code' in message ? message.code : '',
       ...content,

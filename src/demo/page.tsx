@@ -1,4 +1,5 @@
 // The demo app's one page: who is logged in, the ID token's claims and the UserInfo answer.
+import { displayIdentifier } from '../domain/identifiers.js';
 import type { PageContext } from '../ui/layout.js';
 import { Layout, renderDocument } from '../ui/layout.js';
 
@@ -11,11 +12,13 @@ export function renderDemoPage(p: {
   claims?: Record<string, unknown> | undefined;
   userinfo?: Record<string, unknown> | undefined;
   credentials: { email: string; password: string };
+  /** The demo tenant's default country: its numbers are shown as people there write them. */
+  country: string;
 }): string {
   const { t } = p.page;
   const page = { ...p.page, tenantName: p.appName };
   const known = { ...p.claims, ...p.userinfo };
-  const who = p.claims ? String(known.email ?? known.phone_number ?? known.sub) : undefined;
+  const who = p.claims ? loggedInAs(known, p.country) : undefined;
   return renderDocument(
     <Layout page={page} title={t('demo.title')}>
       <h1>{p.appName}</h1>
@@ -60,4 +63,11 @@ export function renderDemoPage(p: {
       </p>
     </Layout>,
   );
+}
+
+/** Who is logged in, as the person would write it: the email address, else the number. */
+function loggedInAs(known: Record<string, unknown>, country: string): string {
+  if (typeof known.email === 'string') return known.email;
+  if (typeof known.phone_number === 'string') return displayIdentifier('phone', known.phone_number, country);
+  return String(known.sub);
 }

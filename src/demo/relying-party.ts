@@ -9,7 +9,7 @@ import * as oidc from 'openid-client';
 import type { Vakt } from '../composition.js';
 import { buildPageContext, readCookies } from '../server/http-context.js';
 import { renderDemoPage } from './page.js';
-import { DEMO_APPS, DEMO_EMAIL, DEMO_PASSWORD, DEMO_TENANT, demoClientSecret } from './seed.js';
+import { DEMO_APPS, DEMO_COUNTRY, DEMO_EMAIL, DEMO_PASSWORD, DEMO_TENANT, demoClientSecret } from './seed.js';
 
 interface DemoSession {
   sid?: string;
@@ -75,6 +75,7 @@ export async function demoRelyingParties(app: FastifyInstance, vakt: Vakt): Prom
               claims: s.claims,
               userinfo: s.userinfo,
               credentials: { email: DEMO_EMAIL, password: DEMO_PASSWORD },
+              country: DEMO_COUNTRY,
             }),
           );
       });

@@ -6,6 +6,7 @@ import { type DeploymentConfig, tenantDefaults } from '../config/schema.js';
 export const DEMO_TENANT = 'demo';
 export const DEMO_EMAIL = 'demo@vakt.example';
 export const DEMO_PHONE = '+4791234567';
+export const DEMO_COUNTRY = 'NO';
 export const DEMO_PASSWORD = 'vakt-demo-passord';
 export const DEMO_APPS = [
   { key: 'a', name: 'Avisa (demo app A)' },
@@ -24,6 +25,7 @@ export function demoConfig(
     slug: DEMO_TENANT,
     displayName: 'vakt demo',
     ...tenantDefaults(),
+    defaultCountry: DEMO_COUNTRY,
     support: { email: 'support@vakt.example', phone: '+47 800 00 000' },
     clients: DEMO_APPS.map((app) => ({
       id: `demo-app-${app.key}`,
@@ -60,7 +62,7 @@ export async function seedDemo(
   if (!existing) {
     await core.accounts.createAccount({
       tenant: DEMO_TENANT,
-      defaultCountry: 'NO',
+      defaultCountry: DEMO_COUNTRY,
       emails: [DEMO_EMAIL],
       phones: [DEMO_PHONE],
       password: DEMO_PASSWORD,

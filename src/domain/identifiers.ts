@@ -1,6 +1,6 @@
 // Identifiers a person logs in with: e-mail addresses and phone numbers, normalised so that
 // every way of typing one finds the same row (e-mail: trimmed, NFC, lower-cased; phone: E.164).
-import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { type CountryCode, type PhoneNumber, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { fail, ok, type Result } from './errors.js';
 
 export type IdentifierKind = 'email' | 'phone';
@@ -45,10 +45,40 @@ export function normaliseIdentifier(
   return phone.ok ? ok({ kind: 'phone', value: phone.value }) : phone;
 }
 
-/** How an identifier is shown back to its owner: a phone number grouped as people write it. */
-export function displayIdentifier(kind: IdentifierKind, value: string): string {
+/**
+ * How an identifier is shown to a person (stored values stay as they are): a phone number from
+ * the tenant's country as people there write it (`934 56 789`, `070-123 45 67`), one from
+ * elsewhere with its country code (`+46 70 123 45 67`, `+47 934 56 789`).
+ */
+export function displayIdentifier(kind: IdentifierKind, value: string, defaultCountry: string): string {
   if (kind === 'email') return value;
-  return parsePhoneNumberFromString(value)?.formatInternational() ?? value;
+  const phone = parsePhoneNumberFromString(value);
+  if (!phone) return value;
+  const home = phone.country === defaultCountry;
+  const grouped = phone.country && WRITTEN_AS[phone.country]?.(phone);
+  if (grouped) return home ? grouped : `+${phone.countryCallingCode} ${grouped}`;
+  return home ? phone.formatNational() : phone.formatInternational();
+}
+
+/**
+ * Where people group numbers otherwise than libphonenumber does. Only countries without a
+ * trunk prefix, whose grouping is the same at home and after the country code.
+ */
+const WRITTEN_AS: Partial<Record<CountryCode, (phone: PhoneNumber) => string | undefined>> = {
+  // Norwegian mobiles are written 3-2-3 (934 56 789); landlines keep 2-2-2-2 (22 12 34 56).
+  NO: (phone) => (phone.getType() === 'MOBILE' ? groupDigits(phone.nationalNumber, [3, 2, 3]) : undefined),
+};
+
+/** `93456789`, [3, 2, 3] -> `934 56 789`; undefined when the lengths do not add up. */
+function groupDigits(digits: string, sizes: readonly number[]): string | undefined {
+  if (sizes.reduce((sum, size) => sum + size, 0) !== digits.length) return undefined;
+  let at = 0;
+  return sizes
+    .map((size) => {
+      at += size;
+      return digits.slice(at - size, at);
+    })
+    .join(' ');
 }
 
 /**

@@ -169,7 +169,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
       return {
         ok: false,
         error: target.kind === 'email' ? 'delivery.failed_email' : 'delivery.failed_sms',
-        vars: { destination: displayIdentifier(target.kind, target.value) },
+        vars: { destination: displayIdentifier(target.kind, target.value, runtime.settings.defaultCountry) },
         status: 502,
       };
     }
@@ -257,7 +257,6 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         csrf: kit.csrfFor(details.uid),
         clientName: kit.clientName(journey),
         countryName: countryName(page.locale, runtime.settings.defaultCountry),
-        kinds: runtime.settings.identifierKinds,
         passwordPolicy: passwordPolicyFor(runtime.settings),
         identifier: extra.identifier ?? (details.params.login_hint as string | undefined) ?? '',
         ...(extra.remember !== undefined ? { remember: extra.remember } : {}),
@@ -284,7 +283,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     const destination =
       purpose === 'recovery'
         ? maskIdentifier(live.kind, live.destination)
-        : displayIdentifier(live.kind, live.destination);
+        : displayIdentifier(live.kind, live.destination, runtime.settings.defaultCountry);
     const common = {
       page,
       kind: live.kind,
@@ -308,7 +307,6 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
             lead: page.t('verify.lead', { destination }),
             replace: {
               action: `${base}/verify/replace`,
-              kinds: runtime.settings.identifierKinds,
               countryName: countryName(page.locale, runtime.settings.defaultCountry),
               ...(extra.replaceValue !== undefined ? { value: extra.replaceValue } : {}),
             },
@@ -419,7 +417,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     });
     if (!created.ok) {
       // Only now, with the code proving the identifier is theirs, may the page say so.
-      const shown = displayIdentifier(kind, destination);
+      const shown = displayIdentifier(kind, destination, runtime.settings.defaultCountry);
       const page = kit.page(request, journey, `${base}/signup/code`);
       return kit.html(
         reply,

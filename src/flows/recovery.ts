@@ -102,7 +102,6 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
         loginHref: `${base}/login`,
         csrf: kit.csrfFor(details.uid),
         countryName: countryName(page.locale, runtime.settings.defaultCountry),
-        kinds: runtime.settings.identifierKinds,
         identifier: extra.identifier ?? prefill,
         ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
       }),

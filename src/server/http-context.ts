@@ -1,6 +1,6 @@
 // What every hosted page needs from a request: its language, the tenant's frame, cookies.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type Locale, SUPPORTED_LOCALES } from '../config/schema.js';
+import { IDENTIFIER_KINDS, type Locale, SUPPORTED_LOCALES } from '../config/schema.js';
 import type { TenantSettings } from '../domain/tenants.js';
 import { pickLocale, toLocale, translator } from '../ui/i18n.js';
 import type { PageContext } from '../ui/layout.js';
@@ -33,7 +33,10 @@ function header(value: string | string[] | undefined): string | undefined {
 
 export function buildPageContext(
   request: PageRequest,
-  tenant: (Pick<TenantSettings, 'displayName' | 'locales'> & { slug?: string }) | undefined,
+  tenant:
+    | (Pick<TenantSettings, 'displayName' | 'locales'> &
+        Partial<Pick<TenantSettings, 'identifierKinds'>> & { slug?: string })
+    | undefined,
   uiLocales?: string,
 ): PageContext {
   const url = new URL(request.url, 'http://x');
@@ -43,9 +46,11 @@ export function buildPageContext(
     uiLocales: uiLocales ?? url.searchParams.get('ui_locales') ?? undefined,
     acceptLanguage: header(request.headers['accept-language']),
   });
+  const identifierKinds = tenant?.identifierKinds ?? IDENTIFIER_KINDS;
   return {
     locale,
-    t: translator(locale),
+    t: translator(locale, identifierKinds),
+    identifierKinds,
     tenantName: tenant?.displayName ?? 'vakt',
     ...(tenant?.slug ? { tenantSlug: tenant.slug } : {}),
     locales: offered,

@@ -1,5 +1,6 @@
 // Picking the language of a page and translating into it.
-import { type Locale, SUPPORTED_LOCALES } from '../config/schema.js';
+import { IDENTIFIER_KINDS, type Locale, SUPPORTED_LOCALES } from '../config/schema.js';
+import type { IdentifierKind } from '../domain/identifiers.js';
 import { en, type MessageKey } from './messages/en.js';
 import { nb } from './messages/nb.js';
 import { sv } from './messages/sv.js';
@@ -9,9 +10,38 @@ export type { MessageKey };
 
 export type Translate = (key: MessageKey, vars?: Record<string, string>) => string;
 
-export function translator(locale: Locale): Translate {
+/**
+ * Messages that say "email address or mobile number", and their wording for a tenant that takes
+ * only one of them: a person who can only log in with a mobile number is never asked for an email.
+ */
+const ONE_KIND_WORDING: { [K in MessageKey]?: Partial<Record<IdentifierKind, MessageKey>> } = {
+  'identifier.label': { email: 'identifier.label_email', phone: 'identifier.label_phone' },
+  'identifier.missing': { email: 'identifier.missing_email', phone: 'identifier.missing_phone' },
+  'identifier.taken': { email: 'identifier.taken_email', phone: 'identifier.taken_phone' },
+  'login.invalid_credentials': {
+    email: 'login.invalid_credentials_email',
+    phone: 'login.invalid_credentials_phone',
+  },
+  'login.missing_fields': { email: 'login.missing_fields_email', phone: 'login.missing_fields_phone' },
+  'code.change_identifier': { email: 'code.change_identifier_email', phone: 'code.change_identifier_phone' },
+  'verify.replace_label': { email: 'verify.replace_label_email', phone: 'verify.replace_label_phone' },
+  'recovery.lead': { email: 'recovery.lead_email', phone: 'recovery.lead_phone' },
+  'recovery.choose_lead': { email: 'recovery.choose_lead_email', phone: 'recovery.choose_lead_phone' },
+  'account.changed_lead': { email: 'account.changed_lead_email', phone: 'account.changed_lead_phone' },
+  // "…or use your mobile number instead" only where there is one to use.
+  'delivery.failed_email': { email: 'delivery.failed_email_only' },
+  'delivery.failed_sms': { phone: 'delivery.failed_sms_only' },
+};
+
+/** Translates into `locale`, worded for the kinds of identifier the tenant takes. */
+export function translator(
+  locale: Locale,
+  identifierKinds: readonly IdentifierKind[] = IDENTIFIER_KINDS,
+): Translate {
   const catalogue = catalogues[locale];
-  return (key, vars) => {
+  const only = identifierKinds.length === 1 ? identifierKinds[0] : undefined;
+  return (requested, vars) => {
+    const key = (only && ONE_KIND_WORDING[requested]?.[only]) || requested;
     const text = catalogue[key] ?? en[key] ?? key;
     return vars ? text.replace(/\{(\w+)\}/g, (match, name: string) => vars[name] ?? match) : text;
   };

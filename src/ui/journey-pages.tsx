@@ -4,6 +4,7 @@
 import type { Child, FC } from 'hono/jsx';
 import type { PasswordPolicy } from '../domain/password-policy.js';
 import type { MessageKey } from './i18n.js';
+import { IdentifierField } from './identifier-field.js';
 import { Layout, type PageContext, renderDocument } from './layout.js';
 import { ErrorMessage } from './pages.js';
 
@@ -13,48 +14,6 @@ interface FormError {
 }
 
 const Csrf: FC<{ value: string }> = ({ value }) => <input type="hidden" name="csrf" value={value} />;
-
-/** The identifier field: its label and keyboard follow the kinds the tenant accepts. */
-const IdentifierField: FC<{
-  page: PageContext;
-  kinds: readonly ('email' | 'phone')[];
-  label?: MessageKey;
-  value: string;
-  hint: string;
-  invalid: boolean;
-}> = ({ page, kinds, label, value, hint, invalid }) => {
-  const only = kinds.length === 1 ? kinds[0] : undefined;
-  const labelKey: MessageKey =
-    label ??
-    (only === 'email'
-      ? 'signup.identifier_email'
-      : only === 'phone'
-        ? 'signup.identifier_phone'
-        : 'signup.identifier');
-  return (
-    <>
-      <label for="identifier">{page.t(labelKey)}</label>
-      <input
-        id="identifier"
-        name="identifier"
-        type={only === 'email' ? 'email' : only === 'phone' ? 'tel' : 'text'}
-        inputmode={only === 'phone' ? 'tel' : 'email'}
-        autocomplete={only === 'phone' ? 'tel' : only === 'email' ? 'email' : 'username'}
-        autocapitalize="none"
-        spellcheck={false}
-        required
-        maxlength={254}
-        value={value}
-        aria-invalid={invalid ? 'true' : undefined}
-        aria-describedby={invalid ? 'identifier-hint form-error' : 'identifier-hint'}
-        autofocus={!value || invalid}
-      />
-      <p class="hint" id="identifier-hint">
-        {hint}
-      </p>
-    </>
-  );
-};
 
 /**
  * What a new password must be, said before the person types it: the length, and the composition
@@ -124,7 +83,6 @@ export interface SignupPageProps extends FormError {
   csrf: string;
   clientName: string;
   countryName: string;
-  kinds: readonly ('email' | 'phone')[];
   passwordPolicy: PasswordPolicy;
   identifier?: string;
   remember?: boolean;
@@ -143,9 +101,9 @@ export function renderSignupPage(p: SignupPageProps): string {
         <Csrf value={p.csrf} />
         <IdentifierField
           page={p.page}
-          kinds={p.kinds}
           value={p.identifier ?? ''}
-          hint={t('signup.identifier_hint', { country: p.countryName })}
+          lead={t('signup.identifier_hint')}
+          countryName={p.countryName}
           invalid={p.errorField === 'identifier'}
         />
         <NewPasswordField
@@ -191,7 +149,7 @@ export interface CodePageProps extends FormError {
   /** A link to start over with another identifier (sign-up). */
   changeHref?: string;
   /** A form to put another identifier in place of this one (first login of an imported account). */
-  replace?: { action: string; kinds: readonly ('email' | 'phone')[]; countryName: string; value?: string };
+  replace?: { action: string; countryName: string; value?: string };
   children?: Child;
 }
 
@@ -253,10 +211,9 @@ export function renderCodePage(p: CodePageProps): string {
             <Csrf value={p.csrf} />
             <IdentifierField
               page={p.page}
-              kinds={p.replace.kinds}
               label="verify.replace_label"
               value={p.replace.value ?? ''}
-              hint={t('login.identifier_hint', { country: p.replace.countryName })}
+              countryName={p.replace.countryName}
               invalid={false}
             />
             <button type="submit" class="secondary-button">
@@ -294,7 +251,6 @@ export interface RecoveryStartProps extends FormError {
   loginHref: string;
   csrf: string;
   countryName: string;
-  kinds: readonly ('email' | 'phone')[];
   identifier?: string;
 }
 
@@ -309,9 +265,8 @@ export function renderRecoveryStartPage(p: RecoveryStartProps): string {
         <Csrf value={p.csrf} />
         <IdentifierField
           page={p.page}
-          kinds={p.kinds}
           value={p.identifier ?? ''}
-          hint={t('login.identifier_hint', { country: p.countryName })}
+          countryName={p.countryName}
           invalid={Boolean(p.error)}
         />
         <button type="submit">{t('recovery.submit')}</button>

@@ -2,6 +2,7 @@
 // JavaScript and no third-party resources; the one stylesheet is served by vakt itself.
 import type { Child, FC } from 'hono/jsx';
 import type { Locale } from '../config/schema.js';
+import type { IdentifierKind } from '../domain/identifiers.js';
 import { catalogues, type Translate } from './i18n.js';
 
 export interface PageContext {
@@ -10,6 +11,8 @@ export interface PageContext {
   tenantName: string;
   /** The tenant whose page this is, for links to its help pages. */
   tenantSlug?: string;
+  /** What the tenant's people log in with; `t` words its messages for these too. */
+  identifierKinds: readonly IdentifierKind[];
   /** Languages the tenant offers, for the switch. */
   locales: readonly Locale[];
   /** The current path, to build the language-switch links. */

@@ -5,6 +5,7 @@ import type { FC } from 'hono/jsx';
 import type { ErrorCode } from '../domain/errors.js';
 import { HELP_FOR_ERROR, helpLink } from '../help/topics.js';
 import type { MessageKey } from './i18n.js';
+import { IdentifierField } from './identifier-field.js';
 import { Layout, type PageContext, renderDocument } from './layout.js';
 
 export interface LoginPageProps {
@@ -59,24 +60,13 @@ export function renderLoginPage(p: LoginPageProps): string {
       <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
       <form method="post" action={p.action} novalidate>
         <input type="hidden" name="csrf" value={p.csrf} />
-        <label for="identifier">{t('login.identifier')}</label>
-        <input
-          id="identifier"
-          name="identifier"
-          type="text"
-          inputmode="email"
-          autocomplete="username"
-          autocapitalize="none"
-          spellcheck={false}
-          required
-          maxlength={254}
+        <IdentifierField
+          page={p.page}
           value={p.identifier ?? ''}
-          aria-describedby={p.error ? 'identifier-hint form-error' : 'identifier-hint'}
-          autofocus={!p.identifier}
+          countryName={p.countryName}
+          invalid={false}
+          described={Boolean(p.error)}
         />
-        <p class="hint" id="identifier-hint">
-          {t('login.identifier_hint', { country: p.countryName })}
-        </p>
         <label for="password">{t('login.password')}</label>
         <input
           id="password"

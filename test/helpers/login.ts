@@ -1,6 +1,7 @@
 // Walks the hosted login page the way a person without JavaScript would.
 import assert from 'node:assert/strict';
 import { formAction, formField, type Response, type UserAgent } from './http-client.js';
+import { RP } from './vakt.js';
 
 export interface LoginOutcome {
   /** The redirect back to the relying party (with code, state and iss). */
@@ -48,16 +49,20 @@ export async function expectSilentRedirect(agent: UserAgent, authorizeUrl: strin
   return new URL(response.headers.get('location')!, origin);
 }
 
-/** An authorization request of the test client `web` for `openid` (a fixed PKCE challenge: no token is redeemed). */
-export function simpleAuthorizationUrl(vaktUrl: string, tenant: string, redirectUri: string): string {
-  const url = new URL(`${vaktUrl}/t/${tenant}/auth`);
+/**
+ * An authorization request of the test client `web`, for tests that stop at vakt's pages: the
+ * PKCE challenge is fixed because its code is never redeemed.
+ */
+export function authorizationUrl(issuer: string, params: Record<string, string> = {}): string {
+  const url = new URL(`${issuer}/auth`);
   url.search = new URLSearchParams({
     client_id: 'web',
     response_type: 'code',
-    redirect_uri: redirectUri,
+    redirect_uri: `${RP}/callback`,
     scope: 'openid',
     code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
     code_challenge_method: 'S256',
+    ...params,
   }).toString();
   return url.href;
 }

@@ -94,6 +94,15 @@ export async function startVakt(
   };
 }
 
+/** Sends every email to a test SMTP server and every SMS to a test gateway. */
+export function deliveryEnv(mailbox: { url: string }, sms?: { url: string }): Record<string, string> {
+  return {
+    VAKT_SMTP_URL: mailbox.url,
+    VAKT_MAIL_FROM: 'Acme ID <id@acme.example>',
+    ...(sms ? { VAKT_SMS_WEBHOOK_URL: sms.url } : {}),
+  };
+}
+
 export function randomPassword(): string {
   return `pw-${randomBytes(9).toString('base64url')}`;
 }

@@ -6,7 +6,6 @@ export const en = {
   'page.skip': 'Skip to content',
   'login.title': 'Log in',
   'login.lead': 'Log in to continue to {client}.',
-  'login.identifier': 'Email address or mobile number',
   'login.identifier_hint': 'Mobile numbers without a country code are read as {country} numbers.',
   'login.password': 'Password',
   'login.remember': 'Stay logged in on this device',
@@ -51,11 +50,7 @@ export const en = {
   'login.create_account': 'Create an account',
   'signup.title': 'Create an account',
   'signup.lead': 'One account for {tenant}: use it at {client} and every other service that uses {tenant}.',
-  'signup.identifier': 'Email address or mobile number',
-  'signup.identifier_email': 'Email address',
-  'signup.identifier_phone': 'Mobile number',
-  'signup.identifier_hint':
-    'We send a code to it to check that it is yours. Mobile numbers without a country code are read as {country} numbers.',
+  'signup.identifier_hint': 'We send a code to it to check that it is yours.',
   'signup.password': 'Choose a password',
   'signup.password_hint':
     'At least {min} characters. Every character is allowed; a few words you will remember make a good password.',
@@ -196,6 +191,36 @@ export const en = {
   'demo.open_other': 'Open {other}',
   'demo.not_signed_in': 'You are not logged in to {app}.',
   'demo.credentials': 'Demo account: {email} / {password}',
+  // A tenant that takes one kind of identifier gets the `_email` or `_phone` wording (i18n.ts).
+  'identifier.label': 'Email address or mobile number',
+  'identifier.label_email': 'Email address',
+  'identifier.label_phone': 'Mobile number',
+  'login.invalid_credentials_email': 'Wrong email address or password. Check them and try again.',
+  'login.invalid_credentials_phone': 'Wrong mobile number or password. Check them and try again.',
+  'login.missing_fields_email': 'Enter your email address and your password.',
+  'login.missing_fields_phone': 'Enter your mobile number and your password.',
+  'identifier.missing_email': 'Enter your email address.',
+  'identifier.missing_phone': 'Enter your mobile number.',
+  'identifier.taken_email': 'That email address already belongs to an account.',
+  'identifier.taken_phone': 'That mobile number already belongs to an account.',
+  'code.change_identifier_email': 'Use a different email address',
+  'code.change_identifier_phone': 'Use a different mobile number',
+  'verify.replace_label_email': 'Another email address',
+  'verify.replace_label_phone': 'Another mobile number',
+  'recovery.lead_email':
+    'Enter the email address you log in with. We send you a code so that you can choose a new password.',
+  'recovery.lead_phone':
+    'Enter the mobile number you log in with. We send you a code so that you can choose a new password.',
+  'recovery.choose_lead_email': 'Choose one of the email addresses on your account.',
+  'recovery.choose_lead_phone': 'Choose one of the mobile numbers on your account.',
+  'delivery.failed_email_only':
+    'We were unable to send you a code at {destination}. Check the address for typing errors and try again.',
+  'delivery.failed_sms_only':
+    'We were unable to send you a code at {destination}. Check the number and the country code and try again.',
+  'account.changed_lead_email':
+    'Use the new password from now on. We have told your email addresses about the change.',
+  'account.changed_lead_phone':
+    'Use the new password from now on. We have told your mobile numbers about the change.',
 } as const;
 
 export type MessageKey = keyof typeof en;

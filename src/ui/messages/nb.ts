@@ -7,7 +7,6 @@ export const nb: Record<MessageKey, string> = {
   'page.skip': 'Gå til innholdet',
   'login.title': 'Logg inn',
   'login.lead': 'Logg inn for å fortsette til {client}.',
-  'login.identifier': 'E-postadresse eller mobilnummer',
   'login.identifier_hint': 'Mobilnumre uten landskode leses som numre i {country}.',
   'login.password': 'Passord',
   'login.remember': 'Forbli innlogget på denne enheten',
@@ -53,11 +52,7 @@ export const nb: Record<MessageKey, string> = {
   'login.create_account': 'Opprett konto',
   'signup.title': 'Opprett konto',
   'signup.lead': 'Én konto for {tenant}: bruk den hos {client} og alle andre tjenester som bruker {tenant}.',
-  'signup.identifier': 'E-postadresse eller mobilnummer',
-  'signup.identifier_email': 'E-postadresse',
-  'signup.identifier_phone': 'Mobilnummer',
-  'signup.identifier_hint':
-    'Vi sender en kode dit for å sjekke at den er din. Mobilnumre uten landskode leses som numre i {country}.',
+  'signup.identifier_hint': 'Vi sender en kode dit for å sjekke at den er din.',
   'signup.password': 'Velg et passord',
   'signup.password_hint': 'Minst {min} tegn. Alle tegn er tillatt; noen ord du husker er et godt passord.',
   'signup.submit': 'Fortsett',
@@ -199,4 +194,33 @@ export const nb: Record<MessageKey, string> = {
   'demo.open_other': 'Åpne {other}',
   'demo.not_signed_in': 'Du er ikke logget inn på {app}.',
   'demo.credentials': 'Demokonto: {email} / {password}',
+  'identifier.label': 'E-postadresse eller mobilnummer',
+  'identifier.label_email': 'E-postadresse',
+  'identifier.label_phone': 'Mobilnummer',
+  'login.invalid_credentials_email': 'Feil e-postadresse eller passord. Sjekk dem og prøv igjen.',
+  'login.invalid_credentials_phone': 'Feil mobilnummer eller passord. Sjekk dem og prøv igjen.',
+  'login.missing_fields_email': 'Skriv inn e-postadressen din og passordet ditt.',
+  'login.missing_fields_phone': 'Skriv inn mobilnummeret ditt og passordet ditt.',
+  'identifier.missing_email': 'Skriv inn e-postadressen din.',
+  'identifier.missing_phone': 'Skriv inn mobilnummeret ditt.',
+  'identifier.taken_email': 'Den e-postadressen tilhører allerede en konto.',
+  'identifier.taken_phone': 'Det mobilnummeret tilhører allerede en konto.',
+  'code.change_identifier_email': 'Bruk en annen e-postadresse',
+  'code.change_identifier_phone': 'Bruk et annet mobilnummer',
+  'verify.replace_label_email': 'En annen e-postadresse',
+  'verify.replace_label_phone': 'Et annet mobilnummer',
+  'recovery.lead_email':
+    'Skriv inn e-postadressen du logger inn med. Vi sender deg en kode slik at du kan velge et nytt passord.',
+  'recovery.lead_phone':
+    'Skriv inn mobilnummeret du logger inn med. Vi sender deg en kode slik at du kan velge et nytt passord.',
+  'recovery.choose_lead_email': 'Velg en av e-postadressene på kontoen din.',
+  'recovery.choose_lead_phone': 'Velg et av mobilnumrene på kontoen din.',
+  'delivery.failed_email_only':
+    'Vi klarte ikke å sende deg en kode til {destination}. Sjekk adressen for skrivefeil og prøv igjen.',
+  'delivery.failed_sms_only':
+    'Vi klarte ikke å sende deg en kode til {destination}. Sjekk nummeret og landskoden og prøv igjen.',
+  'account.changed_lead_email':
+    'Bruk det nye passordet fra nå av. Vi har sagt fra om endringen til e-postadressene dine.',
+  'account.changed_lead_phone':
+    'Bruk det nye passordet fra nå av. Vi har sagt fra om endringen til mobilnumrene dine.',
 };

@@ -7,7 +7,6 @@ export const sv: Record<MessageKey, string> = {
   'page.skip': 'Hoppa till innehållet',
   'login.title': 'Logga in',
   'login.lead': 'Logga in för att fortsätta till {client}.',
-  'login.identifier': 'E-postadress eller mobilnummer',
   'login.identifier_hint': 'Mobilnummer utan landsnummer läses som nummer i {country}.',
   'login.password': 'Lösenord',
   'login.remember': 'Förbli inloggad på den här enheten',
@@ -55,11 +54,7 @@ export const sv: Record<MessageKey, string> = {
   'signup.title': 'Skapa konto',
   'signup.lead':
     'Ett konto för {tenant}: använd det hos {client} och alla andra tjänster som använder {tenant}.',
-  'signup.identifier': 'E-postadress eller mobilnummer',
-  'signup.identifier_email': 'E-postadress',
-  'signup.identifier_phone': 'Mobilnummer',
-  'signup.identifier_hint':
-    'Vi skickar en kod dit för att kontrollera att den är din. Mobilnummer utan landsnummer läses som nummer i {country}.',
+  'signup.identifier_hint': 'Vi skickar en kod dit för att kontrollera att den är din.',
   'signup.password': 'Välj ett lösenord',
   'signup.password_hint':
     'Minst {min} tecken. Alla tecken är tillåtna; några ord du minns är ett bra lösenord.',
@@ -203,4 +198,33 @@ export const sv: Record<MessageKey, string> = {
   'demo.open_other': 'Öppna {other}',
   'demo.not_signed_in': 'Du är inte inloggad på {app}.',
   'demo.credentials': 'Demokonto: {email} / {password}',
+  'identifier.label': 'E-postadress eller mobilnummer',
+  'identifier.label_email': 'E-postadress',
+  'identifier.label_phone': 'Mobilnummer',
+  'login.invalid_credentials_email': 'Fel e-postadress eller lösenord. Kontrollera dem och försök igen.',
+  'login.invalid_credentials_phone': 'Fel mobilnummer eller lösenord. Kontrollera dem och försök igen.',
+  'login.missing_fields_email': 'Ange din e-postadress och ditt lösenord.',
+  'login.missing_fields_phone': 'Ange ditt mobilnummer och ditt lösenord.',
+  'identifier.missing_email': 'Ange din e-postadress.',
+  'identifier.missing_phone': 'Ange ditt mobilnummer.',
+  'identifier.taken_email': 'Den e-postadressen hör redan till ett konto.',
+  'identifier.taken_phone': 'Det mobilnumret hör redan till ett konto.',
+  'code.change_identifier_email': 'Använd en annan e-postadress',
+  'code.change_identifier_phone': 'Använd ett annat mobilnummer',
+  'verify.replace_label_email': 'En annan e-postadress',
+  'verify.replace_label_phone': 'Ett annat mobilnummer',
+  'recovery.lead_email':
+    'Ange e-postadressen du loggar in med. Vi skickar en kod så att du kan välja ett nytt lösenord.',
+  'recovery.lead_phone':
+    'Ange mobilnumret du loggar in med. Vi skickar en kod så att du kan välja ett nytt lösenord.',
+  'recovery.choose_lead_email': 'Välj en av e-postadresserna på ditt konto.',
+  'recovery.choose_lead_phone': 'Välj ett av mobilnumren på ditt konto.',
+  'delivery.failed_email_only':
+    'Vi kunde inte skicka en kod till {destination}. Kontrollera adressen och försök igen.',
+  'delivery.failed_sms_only':
+    'Vi kunde inte skicka en kod till {destination}. Kontrollera numret och landsnumret och försök igen.',
+  'account.changed_lead_email':
+    'Använd det nya lösenordet från och med nu. Vi har meddelat dina e-postadresser om ändringen.',
+  'account.changed_lead_phone':
+    'Använd det nya lösenordet från och med nu. Vi har meddelat dina mobilnummer om ändringen.',
 };
