@@ -3,7 +3,8 @@
 // a clock set in the past; the command then runs as an operator runs it, on the real clock.
 // Pins: guess counters of typed identifiers and IP addresses idle for a day go, fresher ones stay;
 // an account's failures are never swept (NIST 800-63B: after 100 consecutive failures the password
-// stays locked until it is reset); sent codes stay for the longest limit window (ASVS 2.4.1), then go.
+// stays locked until it is reset); sent codes stay for the longest limit window (ASVS 2.4.1), then go,
+// and what a code's journey carried (a sign-up's password hash) is wiped once the journey is over.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ for (const kind of databaseKinds) {
   describe(`vakt sweep on ${kind.name}`, { skip: kind.skip, timeout: 120_000 }, () => {
     let database: TestDatabase;
     let env: Record<string, string>;
-    const codeIds: Record<'old' | 'recent', string> = { old: '', recent: '' };
+    const codeIds: Record<'old' | 'recent' | 'fresh', string> = { old: '', recent: '', fresh: '' };
 
     const open = (clock = createManualClock()) => {
       const core = createCore(loadSettings('test', env), { clock, poolSize: 2 });
@@ -38,6 +39,7 @@ for (const kind of databaseKinds) {
         purpose: 'signup' as const,
         kind: 'email' as const,
         destination,
+        payload: { passwordHash: 'carried by the journey' },
       };
       const limit = await core.codes.checkLimits(testTenant().codeLimits, request);
       assert.ok('place' in limit);
@@ -62,6 +64,8 @@ for (const kind of databaseKinds) {
         clock.set(Date.now() - 2 * HOUR);
         await core.throttle.failed('acme', ['id:recent@example.com']);
         codeIds.recent = await sendCode(core, 'recent@example.com');
+        clock.set(Date.now());
+        codeIds.fresh = await sendCode(core, 'fresh@example.com');
       } finally {
         await core.close();
       }
@@ -88,7 +92,11 @@ for (const kind of databaseKinds) {
           'still locked',
         );
         assert.equal(await core.repos.codes.findById(codeIds.old), undefined);
-        assert.ok(await core.repos.codes.findById(codeIds.recent), 'a code 2 hours old stays');
+        const recent = await core.repos.codes.findById(codeIds.recent);
+        assert.ok(recent, 'a code 2 hours old stays');
+        assert.equal(recent.payload_encrypted, null, 'but what its journey carried is gone');
+        const fresh = await core.repos.codes.findById(codeIds.fresh);
+        assert.ok(fresh?.payload_encrypted, 'a journey that can still finish keeps its payload');
       } finally {
         await core.close();
       }

@@ -20,6 +20,12 @@ export const CODE_MAX_ATTEMPTS = 5;
  * on the database backend the rows are what the limits count, so as long as the longest window.
  */
 export const CODE_RETENTION_MS = LONGEST_LIMIT_WINDOW_SECONDS * 1000;
+/**
+ * What a code's journey carries (a sign-up's password hash and identifiers, a reset's account) is
+ * needed only while the journey can finish: an interaction lasts 30 minutes. Kept an hour, then
+ * wiped by the sweep, while the row itself stays for the limits.
+ */
+export const CODE_PAYLOAD_KEPT_MS = 60 * 60 * 1000;
 
 export type CodePurpose = OneTimeCodeRow['purpose'];
 
@@ -96,6 +102,7 @@ export interface CodeService {
     purpose: CodePurpose,
     typed: string,
   ): Promise<Result<LiveCode, CodeCheckFailure>>;
+  /** Wipes payloads past CODE_PAYLOAD_KEPT_MS, deletes rows past CODE_RETENTION_MS (how many). */
   deleteOld(): Promise<number>;
 }
 
@@ -222,7 +229,10 @@ export function createCodeService(deps: {
       return fail(attempt >= row.max_attempts ? 'code.invalid_last' : 'code.invalid');
     },
 
-    deleteOld: () => repos.codes.deleteOlderThan(clock.now() - CODE_RETENTION_MS),
+    async deleteOld() {
+      await repos.codes.forgetPayloadsBefore(clock.now() - CODE_PAYLOAD_KEPT_MS);
+      return repos.codes.deleteOlderThan(clock.now() - CODE_RETENTION_MS);
+    },
   };
 }
 

@@ -44,6 +44,8 @@ export interface OneTimeCodeRepository {
     n: number,
   ): Promise<number | undefined>;
   deleteOlderThan(before: number): Promise<number>;
+  /** Drops what codes made before `before` carried (payload_encrypted); the rows stay. */
+  forgetPayloadsBefore(before: number): Promise<number>;
 }
 
 export function createOneTimeCodeRepository(db: Kysely<Database>): OneTimeCodeRepository {
@@ -138,6 +140,15 @@ export function createOneTimeCodeRepository(db: Kysely<Database>): OneTimeCodeRe
         .where('created_at', '<', before)
         .executeTakeFirst();
       return Number(result.numDeletedRows);
+    },
+    async forgetPayloadsBefore(before) {
+      const result = await db
+        .updateTable('one_time_codes')
+        .set({ payload_encrypted: null })
+        .where('created_at', '<', before)
+        .where('payload_encrypted', 'is not', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
   };
 }
