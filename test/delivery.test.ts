@@ -6,10 +6,12 @@
 // gateway gets the exact JSON with the WebOTP line; the next gateway is tried after a failure;
 // a tenant's own settings win over the deployment's; `channels()` and `deliveryProblems()`
 // answer from the same routing; development's outbox keeps the newest 200 messages, prints the
-// code, and /dev/outbox and /dev/outbox.json serve them.
+// code, and /dev/outbox and /dev/outbox.json serve them. A decoy (ASVS 6.3.8) hands nothing
+// over, fails where a real send would, and waits as long as a recent real send on its route.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import Fastify from 'fastify';
 import { type ParsedMail, simpleParser } from 'mailparser';
@@ -23,12 +25,14 @@ import { createOutbox, OUTBOX_LIMIT, type OutboxMessage } from '../src/delivery/
 import { registerOutboxRoutes } from '../src/delivery/outbox-page.js';
 import { deliveryProblems } from '../src/delivery/routing.js';
 import { createDeliveryService, type Delivery, type DeliveryDeps } from '../src/delivery/service.js';
+import { createSendTimes, FIRST_DECOY_MS, SEND_TIMES_KEPT } from '../src/delivery/timing.js';
 import type { CodeMessage } from '../src/delivery/types.js';
 import { createManualClock } from '../src/domain/clock.js';
 import type { TenantSettings } from '../src/domain/tenants.js';
 import { en } from '../src/ui/messages/en.js';
 import { nb } from '../src/ui/messages/nb.js';
 import { sv } from '../src/ui/messages/sv.js';
+import { startSmsGateway } from './helpers/sms-gateway.js';
 
 const PUBLIC_URL = 'https://id.example.com';
 const FROM = '"Acme ID" <id@acme.example>';
@@ -704,3 +708,52 @@ function outboxMessage(overrides: Partial<OutboxMessage> = {}): OutboxMessage {
     ...overrides,
   };
 }
+
+describe('decoys (ASVS 6.3.8: an unknown identifier is not told apart by time)', () => {
+  const samples = (draw: () => number) => Array.from({ length: 500 }, draw);
+
+  test('a decoy waits a random one of the route’s last recorded sends, never beyond the timeout', () => {
+    const times = createSendTimes({ timeoutMs: 1000 });
+    for (let ms = 1; ms <= SEND_TIMES_KEPT + 10; ms++) times.record('sms a', ms);
+    const drawn = samples(() => times.sample('sms a'));
+    assert.ok(
+      drawn.every((ms) => ms > 10 && ms <= SEND_TIMES_KEPT + 10),
+      'only the last ones',
+    );
+    assert.ok(new Set(drawn).size > SEND_TIMES_KEPT / 2, 'their spread, not one figure');
+    times.record('email b', 5000);
+    assert.ok(
+      samples(() => times.sample('email b')).every((ms) => ms === 1000),
+      'capped',
+    );
+  });
+
+  test('before a route has sent anything, a decoy waits a few hundred milliseconds, within the timeout', () => {
+    const [from, to] = FIRST_DECOY_MS;
+    const fresh = createSendTimes({ timeoutMs: 10_000 });
+    assert.ok(samples(() => fresh.sample('sms x')).every((ms) => ms >= from && ms <= to));
+    const short = createSendTimes({ timeoutMs: 100 });
+    assert.ok(samples(() => short.sample('sms x')).every((ms) => ms <= 100));
+  });
+
+  test('a decoy hands nothing over and takes as long as the real send before it; without a route it fails alike', async () => {
+    const gateway = await startSmsGateway();
+    gateway.delayMs = 80;
+    try {
+      const outbox = createOutbox();
+      const delivery = service({ settings: settings({ smsWebhookUrls: [gateway.url] }), outbox });
+      const message = codeMessage({ channel: 'sms', to: '+4791234567', purpose: 'recovery' });
+      assert.deepEqual(await delivery.sendCode(message), { ok: true });
+      const started = performance.now();
+      assert.deepEqual(await delivery.sendDecoy({ ...message, to: '+4791234568' }), { ok: true });
+      // A timer may fire a little early by the loop's clock: 70 ms is still far from an instant answer.
+      assert.ok(performance.now() - started >= 70, 'about as long as the only real send');
+      assert.equal(gateway.messages.length, 1, 'the decoy reached no gateway');
+      assert.equal(outbox.latest('+4791234568'), undefined, 'nor the outbox');
+    } finally {
+      await gateway.close();
+    }
+    const nowhere = service({ settings: settings() });
+    assert.deepEqual(await nowhere.sendDecoy(codeMessage()), await nowhere.sendCode(codeMessage()));
+  });
+});

@@ -4,9 +4,11 @@
 // Cites: ASVS 6.3.7 (notify after a reset), 6.6.1 (codes only to verified destinations),
 // 7.4.3 (end other sessions after a password change: their tokens and single sign-on end, and
 // back-channel logout tells their clients), 6.2.3 (a failed reset leaves the old password), 2.4.1 and 6.6.3 (limits per identifier,
-// IP and destination country, with Retry-After), 6.3.8 / 6.4 (no enumeration through reset),
+// IP and destination country, with Retry-After), 6.3.8 / 6.4 (no enumeration through reset,
+// not even by the time a code takes to be "sent"),
 // NIST 800-63B (out-of-band codes rate-limited).
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { codeLimitsSchema } from '../src/config/schema.js';
@@ -26,11 +28,18 @@ import { deliveryEnv, RP, type RunningVakt, randomPassword, startVakt, testTenan
 
 const SECRET = 'web-secret-0123456789-0123456789-0123';
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
 for (const kind of databaseKinds) {
   describe(`password recovery and code limits on ${kind.name}`, { skip: kind.skip, timeout: 120_000 }, () => {
     let running: RunningVakt;
     let mailbox: Mailbox;
     let sms: SmsGateway;
+    /** The timing tenant's own gateway, as slow as one across the internet. */
+    let slowSms: SmsGateway;
     let backchannel: BackchannelReceiver;
     let config: oidc.Configuration;
     const clock = createManualClock();
@@ -39,6 +48,8 @@ for (const kind of databaseKinds) {
     before(async () => {
       mailbox = await startMailbox();
       sms = await startSmsGateway();
+      slowSms = await startSmsGateway();
+      slowSms.delayMs = 60;
       backchannel = await startBackchannelReceiver();
       const acme = testTenant();
       acme.clients[0]!.backchannelLogoutUri = backchannel.url;
@@ -57,6 +68,15 @@ for (const kind of databaseKinds) {
                 perCountry: [{ seconds: 3600, max: 1 }],
               },
             }),
+            testTenant({
+              slug: 'timing',
+              delivery: { sms: { webhookUrls: [slowSms.url] } },
+              codeLimits: {
+                perIdentifier: [{ seconds: 600, max: 100_000 }],
+                perIp: [{ seconds: 600, max: 100_000 }],
+                perCountry: [{ seconds: 3600, max: 100_000 }],
+              },
+            }),
           ],
         },
       });
@@ -69,6 +89,7 @@ for (const kind of databaseKinds) {
       await running?.stop();
       await mailbox?.close();
       await sms?.close();
+      await slowSms?.close();
       await backchannel?.close();
     });
 
@@ -119,9 +140,9 @@ for (const kind of databaseKinds) {
     const masked = (page: Response) =>
       [...page.body.matchAll(/<label for="choice-\d+">([^<]+)</g)].map((m) => m[1]);
 
-    async function account(emails: string[], phones: string[], password: string) {
+    async function account(emails: string[], phones: string[], password: string, tenant = 'acme') {
       const created = await running.vakt.accounts.createAccount({
-        tenant: 'acme',
+        tenant,
         defaultCountry: 'NO',
         emails,
         phones,
@@ -356,6 +377,44 @@ for (const kind of databaseKinds) {
       );
       const norwegian = await forgot(agent, '+47 934 11 223', 'country');
       assert.equal((await choose(agent, norwegian.choose, 0)).status, 303, 'Norway has its own count');
+    });
+
+    test('ASVS 6.3.8: a reset code for an unknown identifier is "sent" in the same time as a real one (statistically)', async () => {
+      const known = [0, 1, 2, 3].map((i) => `+47 910 00 01${i}`);
+      const unknown = [0, 1, 2, 3].map((i) => `+47 920 00 01${i}`);
+      for (const phone of known) await account([], [phone], randomPassword(), 'timing');
+      /** Each identifier's choice page, posted again and again (the tenant's limits allow it). */
+      const pages = async (identifiers: string[]) =>
+        Promise.all(
+          identifiers.map(async (identifier) => {
+            const agent = english();
+            return { agent, page: (await forgot(agent, identifier, 'timing')).choose };
+          }),
+        );
+      const knownPages = await pages(known);
+      const unknownPages = await pages(unknown);
+      const times = { known: [] as number[], unknown: [] as number[] };
+      const answers = new Set<string>();
+      // Alternating, so the two series share the machine's moods; a real send comes first.
+      for (let i = 0; i < 32; i++) {
+        for (const [series, { agent, page }] of [
+          [times.known, knownPages[i % known.length]!],
+          [times.unknown, unknownPages[i % unknown.length]!],
+        ] as const) {
+          const started = performance.now();
+          const sent = await choose(agent, page, 0);
+          series.push(performance.now() - started);
+          answers.add(`${sent.status} ${[...sent.headers.keys()].join(',')} ${sent.body}`);
+        }
+      }
+      assert.equal(answers.size, 1, `one answer for both: ${[...answers].join(' | ')}`);
+      assert.equal(slowSms.messages.length, 32, 'only the real codes left vakt');
+      // No absolute figure: the decoys' median within half of the real sends' either way.
+      const ratio = median(times.unknown) / median(times.known);
+      console.log(
+        `# median ms: known ${median(times.known).toFixed(1)}, unknown ${median(times.unknown).toFixed(1)}, ratio ${ratio.toFixed(2)}`,
+      );
+      assert.ok(ratio > 0.67 && ratio < 1.5, `ratio ${ratio.toFixed(2)}`);
     });
   });
 }

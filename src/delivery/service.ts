@@ -1,6 +1,7 @@
 // The DeliveryService: composes the message, picks the tenant's route and hands the code to
 // SMTP or the SMS gateway. In development (or wherever an outbox is passed in) a kind without a
 // real channel goes to the outbox instead, and what a real channel took is recorded there too.
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { type Clock, systemClock } from '../domain/clock.js';
@@ -10,6 +11,7 @@ import { type ComposedEmail, composeEmail, composeNotice, composeSms } from './m
 import { createOutbox, describeForConsole, type Outbox, type OutboxMessage } from './outbox.js';
 import { emailRouting, smsRouting } from './routing.js';
 import { sendSms } from './sms.js';
+import { createSendTimes } from './timing.js';
 import type { Channel, CodeMessage, DeliveryResult, DeliveryService, NoticeMessage } from './types.js';
 
 export interface DeliveryDeps {
@@ -45,6 +47,7 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
   const development = settings.mode === 'development';
   const outbox = deps.outbox ?? (development ? createOutbox() : undefined);
   const emailSender = createEmailSender({ timeoutMs: settings.deliveryTimeoutMs });
+  const sendTimes = createSendTimes({ timeoutMs: settings.deliveryTimeoutMs });
 
   function toOutbox(
     message: CodeMessage | NoticeMessage,
@@ -74,41 +77,62 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
     }
   }
 
+  /** A real send, timed when it succeeds; a decoy sends nothing and waits as long (timing.ts). */
+  async function timed(route: string, decoy: boolean, send: () => Promise<DeliveryResult>) {
+    if (decoy) {
+      await sendTimes.imitate(route);
+      return { ok: true } as const;
+    }
+    const started = performance.now();
+    const result = await send();
+    if (result.ok) sendTimes.record(route, performance.now() - started);
+    return result;
+  }
+
   /**
    * Hands composed content to the message's channel (the tenant's route, else the outbox where
    * there is one). What reaches the outbox is only what was handed over: a failed code is
-   * discarded, so showing it would mislead.
+   * discarded, so showing it would mislead. A decoy fails where a real send has no route.
    */
   async function deliver(
     message: CodeMessage | NoticeMessage,
     email: ComposedEmail,
     smsText: string,
+    decoy = false,
   ): Promise<DeliveryResult> {
+    const toOutboxOnly = (content: Pick<OutboxMessage, 'subject' | 'text' | 'html'>) =>
+      timed(`outbox ${message.channel}`, decoy, async () => {
+        toOutbox(message, content);
+        return { ok: true };
+      });
     if (message.channel === 'email') {
       const routing = emailRouting(message.tenant, settings, env);
       if ('problem' in routing) {
         if (!outbox) return { ok: false, reason: 'no SMTP server or sender is configured' };
-        toOutbox(message, email);
-        return { ok: true };
+        return toOutboxOnly(email);
       }
-      const result = await emailSender.send(routing.route, message.to, email);
-      if (result.ok) toOutbox(message, email);
-      return result;
+      return timed(`email ${routing.route.smtpUrl}`, decoy, async () => {
+        const result = await emailSender.send(routing.route, message.to, email);
+        if (result.ok) toOutbox(message, email);
+        return result;
+      });
     }
     const routing = smsRouting(message.tenant, settings);
     if ('problem' in routing) {
       if (!outbox) return { ok: false, reason: 'no SMS gateway is configured' };
-      toOutbox(message, { text: smsText });
-      return { ok: true };
+      return toOutboxOnly({ text: smsText });
     }
+    const { webhookUrls } = routing.route;
     const purpose = 'code' in message ? message.purpose : 'notice';
-    const result = await sendSms(
-      routing.route.webhookUrls,
-      { to: message.to, text: smsText, tenant: message.tenant.slug, purpose },
-      settings.deliveryTimeoutMs,
-    );
-    if (result.ok) toOutbox(message, { text: smsText });
-    return result;
+    return timed(`sms ${webhookUrls.join(' ')}`, decoy, async () => {
+      const result = await sendSms(
+        webhookUrls,
+        { to: message.to, text: smsText, tenant: message.tenant.slug, purpose },
+        settings.deliveryTimeoutMs,
+      );
+      if (result.ok) toOutbox(message, { text: smsText });
+      return result;
+    });
   }
 
   /** Never throws: a failure is a result, logged without the code and with the address masked. */
@@ -143,6 +167,8 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
       }),
     sendCode: (message) =>
       safely(message, () => deliver(message, composeEmail(message), composeSms(message, publicUrl()))),
+    sendDecoy: (message) =>
+      safely(message, () => deliver(message, composeEmail(message), composeSms(message, publicUrl()), true)),
     channels(tenant) {
       // The outbox takes what has no real channel, so with one every channel works.
       if (outbox) return new Set<Channel>(['email', 'sms']);

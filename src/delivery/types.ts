@@ -32,6 +32,12 @@ export type DeliveryResult = { ok: true } | { ok: false; reason: string };
 export interface DeliveryService {
   /** Hands the code over to the channel; never throws. A failure is logged with its reason. */
   sendCode(message: CodeMessage): Promise<DeliveryResult>;
+  /**
+   * A decoy for `sendCode` (a reset for an unknown identifier): hands nothing over, but answers
+   * as sending would (a failure where the channel has no route) and takes as long as a recent
+   * real send on the same route, so neither the answer nor its timing tells the two apart.
+   */
+  sendDecoy(message: CodeMessage): Promise<DeliveryResult>;
   /** Sends a notice; never throws, failures are logged (a notice is not worth failing a request). */
   sendNotice(message: NoticeMessage): Promise<DeliveryResult>;
   /** The channels this tenant can send on (its own settings, else the deployment's). */

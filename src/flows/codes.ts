@@ -9,7 +9,7 @@
 // Journey state between steps lives with the code (encrypted payload), keyed by interaction uid;
 // an unsent code is deleted, so a failed delivery leaves nothing behind.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { DeliveryService } from '../delivery/types.js';
+import type { CodeMessage, DeliveryService } from '../delivery/types.js';
 import type { AccountService, IdentifierToVerify } from '../domain/accounts.js';
 import type { ErrorCode } from '../domain/errors.js';
 import {
@@ -109,7 +109,8 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
   /**
    * Sends a code for this journey, within the tenant's limits; an undelivered code is removed
    * again. The payload is made only after the limit check, so a refused request hashes nothing.
-   * A decoy (recovery for an unknown identifier) is written as sent but goes nowhere.
+   * A decoy (recovery for an unknown identifier) is written as sent but goes nowhere; it takes
+   * as long as a real send and fails as one would (no route), so neither tells it apart.
    */
   async function sendCode(
     request: JourneyRequest,
@@ -151,19 +152,16 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
       },
       limit.place,
     );
-    if (options.decoy) {
-      await codes.markSent(pending);
-      return { ok: true };
-    }
     const locale = kit.page(request, journey, journey.base).locale;
-    const result = await delivery.sendCode({
+    const message: CodeMessage = {
       tenant: runtime.settings,
       channel: target.kind === 'email' ? 'email' : 'sms',
       to: target.value,
       locale,
       purpose,
       code: pending.code,
-    });
+    };
+    const result = await (options.decoy ? delivery.sendDecoy(message) : delivery.sendCode(message));
     if (!result.ok) {
       await codes.discard(pending);
       return {

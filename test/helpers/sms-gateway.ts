@@ -1,5 +1,6 @@
 // A real HTTP server standing in for an SMS gateway: it keeps every JSON message vakt posts and
-// answers with the status a test sets (500 to make delivery fail).
+// answers with the status a test sets (500 to make delivery fail), after a delay a test sets (a
+// gateway as slow as a real one across the internet).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -15,6 +16,8 @@ export interface SmsGateway {
   messages: SmsMessage[];
   /** The status every request gets; 200 unless a test changes it. */
   status: number;
+  /** How long each request waits before its answer; 0 unless a test changes it. */
+  delayMs: number;
   last(to: string): SmsMessage | undefined;
   code(to: string): string;
   close(): Promise<void>;
@@ -25,6 +28,7 @@ export async function startSmsGateway(): Promise<SmsGateway> {
     url: '',
     messages: [],
     status: 200,
+    delayMs: 0,
     last: (to) => gateway.messages.filter((m) => m.to === to).at(-1),
     code(to) {
       const match = /\b(\d{6})\b/.exec(gateway.last(to)?.text ?? '');
@@ -40,15 +44,17 @@ export async function startSmsGateway(): Promise<SmsGateway> {
       body += chunk;
     });
     request.on('end', () => {
-      if (gateway.status >= 200 && gateway.status < 300) {
-        try {
-          gateway.messages.push(JSON.parse(body) as SmsMessage);
-        } catch {
-          response.writeHead(400).end();
-          return;
+      setTimeout(() => {
+        if (gateway.status >= 200 && gateway.status < 300) {
+          try {
+            gateway.messages.push(JSON.parse(body) as SmsMessage);
+          } catch {
+            response.writeHead(400).end();
+            return;
+          }
         }
-      }
-      response.writeHead(gateway.status, { 'content-type': 'application/json' }).end('{}');
+        response.writeHead(gateway.status, { 'content-type': 'application/json' }).end('{}');
+      }, gateway.delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
