@@ -25,7 +25,12 @@ import { createOutbox, OUTBOX_LIMIT, type OutboxMessage } from '../src/delivery/
 import { registerOutboxRoutes } from '../src/delivery/outbox-page.js';
 import { deliveryProblems } from '../src/delivery/routing.js';
 import { createDeliveryService, type Delivery, type DeliveryDeps } from '../src/delivery/service.js';
-import { createSendTimes, FIRST_DECOY_MS, SEND_TIMES_KEPT } from '../src/delivery/timing.js';
+import {
+  createSendTimes,
+  FAILURE_BELIEVED_MS,
+  FIRST_DECOY_MS,
+  SEND_TIMES_KEPT,
+} from '../src/delivery/timing.js';
 import type { CodeMessage } from '../src/delivery/types.js';
 import { createManualClock } from '../src/domain/clock.js';
 import type { TenantSettings } from '../src/domain/tenants.js';
@@ -726,6 +731,24 @@ describe('decoys (ASVS 6.3.8: an unknown identifier is not told apart by time)',
       samples(() => times.sample('email b')).every((ms) => ms === 1000),
       'capped',
     );
+  });
+
+  test('while a route fails, a decoy fails too, after as long as the failures took; a success or time ends it', async () => {
+    let now = 0;
+    const times = createSendTimes({ timeoutMs: 1000, now: () => now });
+    times.record('sms f', 40);
+    times.record('sms f', 5, false);
+    assert.ok(
+      samples(() => times.sample('sms f')).every((ms) => ms === 5),
+      'the failures’ times',
+    );
+    assert.equal(await times.imitate('sms f'), false);
+    times.record('sms f', 40);
+    assert.equal(await times.imitate('sms f'), true);
+    assert.ok(samples(() => times.sample('sms f')).every((ms) => ms === 40));
+    times.record('sms f', 5, false);
+    now += FAILURE_BELIEVED_MS;
+    assert.equal(await times.imitate('sms f'), true, 'an old failure is not believed any more');
   });
 
   test('before a route has sent anything, a decoy waits a few hundred milliseconds, within the timeout', () => {

@@ -336,10 +336,12 @@ for (const kind of databaseKinds) {
       assert.equal((await choose(agent, again.choose, 0)).status, 303, 'the window moved on');
     });
 
-    test('a failed delivery is not charged to the limit', async () => {
+    test('a failed delivery is not charged to the limit; meanwhile an unknown address fails alike (ASVS 6.3.8)', async () => {
       await account(['flaky@example.com'], [], randomPassword());
       const agent = english();
       const { choose: page } = await forgot(agent, 'flaky@example.com');
+      const stranger = english();
+      const { choose: nobody } = await forgot(stranger, 'nobody.flaky@example.com');
       mailbox.refusing = true;
       try {
         for (let i = 0; i < 4; i++) {
@@ -347,10 +349,14 @@ for (const kind of databaseKinds) {
           assert.equal(failed.status, 502);
           assert.match(alertText(failed), /^We were unable to send you a code/);
         }
+        const decoy = await choose(stranger, nobody, 0);
+        assert.equal(decoy.status, 502, 'an outage does not tell real accounts apart');
+        assert.match(alertText(decoy), /^We were unable to send you a code/);
       } finally {
         mailbox.refusing = false;
       }
       assert.equal((await choose(agent, page, 0)).status, 303, 'four failures cost nothing');
+      assert.equal((await choose(stranger, nobody, 0)).status, 303, 'and decoys follow the route back');
     });
 
     test('per IP address: different identifiers from one address are limited too', async () => {

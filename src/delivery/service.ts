@@ -77,15 +77,19 @@ export function createDeliveryService(deps: DeliveryDeps): Delivery {
     }
   }
 
-  /** A real send, timed when it succeeds; a decoy sends nothing and waits as long (timing.ts). */
-  async function timed(route: string, decoy: boolean, send: () => Promise<DeliveryResult>) {
+  /** A real send, timed; a decoy sends nothing, waits as long and ends alike (timing.ts). */
+  async function timed(
+    route: string,
+    decoy: boolean,
+    send: () => Promise<DeliveryResult>,
+  ): Promise<DeliveryResult> {
     if (decoy) {
-      await sendTimes.imitate(route);
-      return { ok: true } as const;
+      if (await sendTimes.imitate(route)) return { ok: true };
+      return { ok: false, reason: 'a decoy on a route whose last send failed' };
     }
     const started = performance.now();
     const result = await send();
-    if (result.ok) sendTimes.record(route, performance.now() - started);
+    sendTimes.record(route, performance.now() - started, result.ok);
     return result;
   }
 
