@@ -30,6 +30,10 @@ export function precompile<A extends Record<string, unknown>>(
     if (!name) throw new Error(`precompiled query has a parameter that is not an argument: ${compiled.sql}`);
     return name;
   });
+  const unused = names.filter((name) => !slots.includes(name));
+  if (unused.length > 0) {
+    throw new Error(`precompiled query does not take ${unused.join(', ')} as parameters: ${compiled.sql}`);
+  }
   return (args) =>
     db.executeQuery(
       CompiledQuery.raw(
