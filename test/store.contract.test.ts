@@ -18,6 +18,7 @@ import {
   type Repositories,
   type Store,
 } from '../src/store/index.js';
+import { precompile } from '../src/store/precompiled.js';
 import type { AccountTable, IdentifierTable, OidcModelTable, SigningKeyTable } from '../src/store/schema.js';
 import { databaseKinds, type TestDatabase } from './helpers/databases.js';
 
@@ -444,6 +445,23 @@ for (const kind of databaseKinds) {
         assert.deepEqual(await locked(), [], 'a new password lifts the lock');
         assert.deepEqual(await audited(), ['password.reset']);
       });
+    });
+
+    test('precompile binds every argument as a parameter, and refuses a query that would ignore one', async () => {
+      const { db } = store;
+      const bySlug = precompile<{ slug: string }>(db, ['slug'], (a) =>
+        db.selectFrom('tenants').select('slug').where('slug', '=', a.slug),
+      );
+      await tenant('precompiled');
+      assert.deepEqual((await bySlug({ slug: 'precompiled' })).rows, [{ slug: 'precompiled' }]);
+      assert.deepEqual((await bySlug({ slug: 'absent' })).rows, []);
+      assert.throws(
+        () =>
+          precompile<{ slug: string; unused: string }>(db, ['slug', 'unused'], (a) =>
+            db.selectFrom('tenants').select('slug').where('slug', '=', a.slug),
+          ),
+        /does not take unused/,
+      );
     });
 
     describe('oidc models', () => {

@@ -2,15 +2,16 @@
 // busily checkpoints the write-ahead log from a worker thread, not inside a request's commit
 // (src/store/sqlite-checkpoints.ts). Seen from outside: after a burst of writes, what was committed
 // reaches the database file itself within a few seconds, while a store that leaves checkpoints to
-// SQLite (every 1,000 pages) keeps the same rows in the WAL only; and closing the store stops the
-// worker and leaves the file whole.
+// SQLite (every 1,000 pages) keeps the same rows in the WAL only; the worker runs only while writes
+// are busy (automatic checkpoints are off while it runs and back once it stops); and closing the
+// store stops the worker and leaves the file whole.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { createRepositories, migrateToLatest, openStore } from '../src/store/index.js';
 
 const T = 1_700_000_000_000;
@@ -19,7 +20,7 @@ const BURST = 200;
 
 const dirs: string[] = [];
 
-async function openWith(backgroundCheckpoints: boolean) {
+async function openWith(backgroundCheckpoints: boolean | { quietSeconds: number }) {
   const dir = mkdtempSync(join(tmpdir(), 'vakt-wal-'));
   dirs.push(dir);
   const file = join(dir, 'vakt.db');
@@ -44,10 +45,10 @@ function tenantsInMainFile(file: string, dir: string): string[] {
   }
 }
 
-async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+async function eventually(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    if (check()) return true;
+    if (await check()) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return check();
@@ -91,6 +92,27 @@ describe('SQLite WAL checkpoints of a serving store', () => {
     }
     // Closing the last connection checkpoints: the file is whole afterwards.
     assert.ok(tenantsInMainFile(file, dir).includes(`wal-b${BURST - 1}`));
+  });
+
+  test('the worker runs only while writes are busy: automatic checkpoints are off then, and back after quiet seconds', async () => {
+    const { store, repos } = await openWith({ quietSeconds: 2 });
+    const automaticPages = async () =>
+      Number(Object.values((await sql`pragma wal_autocheckpoint`.execute(store.db)).rows[0] as object)[0]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(await automaticPages(), 1000, 'an idle store has no worker: SQLite checkpoints itself');
+      await burst(repos, 'wal-d');
+      assert.ok(
+        await eventually(async () => (await automaticPages()) === 0, 3000),
+        'busy: the worker took over',
+      );
+      assert.ok(
+        await eventually(async () => (await automaticPages()) === 1000, 6000),
+        'quiet: it stopped again',
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   test('closing a serving store stops its worker and leaves every commit in the file', async () => {

@@ -21,8 +21,11 @@ pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
 export interface StoreOptions {
   poolSize?: number | undefined;
-  /** SQLite: checkpoint the WAL from a worker thread (a long-running server), see sqlite-checkpoints.ts. */
-  backgroundCheckpoints?: boolean | undefined;
+  /**
+   * SQLite: checkpoint the WAL from a worker thread while writes are busy (a long-running
+   * server), see sqlite-checkpoints.ts; `quietSeconds` (tests) overrides when it stops.
+   */
+  backgroundCheckpoints?: boolean | { quietSeconds: number } | undefined;
 }
 
 export function openStore(url: string, options: StoreOptions = {}): Store {
@@ -42,7 +45,13 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
   // The CLI and the server share the file; wait for the other writer instead of failing.
   sqlite.pragma('busy_timeout = 5000');
   const checkpoints =
-    options.backgroundCheckpoints && file !== ':memory:' ? checkpointInBackground(sqlite, file) : undefined;
+    options.backgroundCheckpoints && file !== ':memory:'
+      ? checkpointInBackground(
+          sqlite,
+          file,
+          typeof options.backgroundCheckpoints === 'object' ? options.backgroundCheckpoints : {},
+        )
+      : undefined;
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,

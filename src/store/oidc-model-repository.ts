@@ -53,11 +53,10 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
       .where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
   // The statements oidc-provider's adapter issues on every request, compiled once.
-  const raw = db as unknown as Kysely<never>;
   type Key = { tenant: string; model: string; id: string };
   type Lookup = { tenant: string; model: string; now: number };
   const upsert = precompile<{ [K in keyof OidcModelTable]: OidcModelTable[K] }>(
-    raw,
+    db,
     ['tenant_slug', 'model', 'id', 'payload', 'grant_id', 'user_code', 'uid', 'expires_at', 'consumed_at'],
     (row) =>
       db
@@ -74,13 +73,13 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
           }),
         ),
   );
-  const findById = precompile<Lookup & { id: string }>(raw, ['tenant', 'model', 'now', 'id'], (a) =>
+  const findById = precompile<Lookup & { id: string }>(db, ['tenant', 'model', 'now', 'id'], (a) =>
     live(a.tenant, a.model, a.now).where('id', '=', a.id),
   );
-  const findByUid = precompile<Lookup & { uid: string }>(raw, ['tenant', 'model', 'now', 'uid'], (a) =>
+  const findByUid = precompile<Lookup & { uid: string }>(db, ['tenant', 'model', 'now', 'uid'], (a) =>
     live(a.tenant, a.model, a.now).where('uid', '=', a.uid),
   );
-  const consume = precompile<Key & { now: number }>(raw, ['tenant', 'model', 'id', 'now'], (a) =>
+  const consume = precompile<Key & { now: number }>(db, ['tenant', 'model', 'id', 'now'], (a) =>
     db
       .updateTable('oidc_models')
       .set({ consumed_at: a.now })
@@ -88,7 +87,7 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
       .where('model', '=', a.model)
       .where('id', '=', a.id),
   );
-  const destroy = precompile<Key>(raw, ['tenant', 'model', 'id'], (a) =>
+  const destroy = precompile<Key>(db, ['tenant', 'model', 'id'], (a) =>
     db
       .deleteFrom('oidc_models')
       .where('tenant_slug', '=', a.tenant)

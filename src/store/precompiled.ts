@@ -19,7 +19,7 @@ export type Precompiled<A> = (args: A) => Promise<QueryResult<unknown>>;
  * parameter), never to choose the shape of the query.
  */
 export function precompile<A extends Record<string, unknown>>(
-  db: Kysely<never>,
+  db: Pick<Kysely<unknown>, 'executeQuery'>,
   names: readonly (keyof A & string)[],
   build: (args: A) => Compilable,
 ): Precompiled<A> {

@@ -21,7 +21,7 @@ const INTERVAL_MS = 1000;
 /** Rows changed in a second that make it worth a worker. */
 const BUSY_CHANGES = 50;
 /** Seconds below BUSY_CHANGES after which the worker stops. */
-const QUIET_SECONDS = 60;
+export const QUIET_SECONDS = 60;
 /** SQLite's own default for wal_autocheckpoint. */
 const AUTOMATIC_PAGES = 1000;
 
@@ -51,7 +51,12 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-export function checkpointInBackground(sqlite: SQLite.Database, file: string): Checkpointer {
+export function checkpointInBackground(
+  sqlite: SQLite.Database,
+  file: string,
+  options: { quietSeconds?: number } = {},
+): Checkpointer {
+  const quietSeconds = options.quietSeconds ?? QUIET_SECONDS;
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
   const totalChanges = sqlite.prepare('select total_changes() as n').pluck();
   let worker: Worker | undefined;
@@ -97,7 +102,7 @@ export function checkpointInBackground(sqlite: SQLite.Database, file: string): C
     lastChanges = changes;
     quiet = busy ? 0 : quiet + 1;
     if (busy && !worker) start();
-    else if (worker && quiet >= QUIET_SECONDS) void stopWorker();
+    else if (worker && quiet >= quietSeconds) void stopWorker();
   }, INTERVAL_MS);
   watch.unref();
 
