@@ -104,22 +104,22 @@ export function createRedisLimitStore(
       await pipeline.exec();
     },
     async findGuessFailures(tenant, keys) {
+      // One round trip for all the keys: this is on every login's path.
+      const pipeline = redis.pipeline();
+      for (const key of keys) pipeline.hmget(throttleKey(tenant, key), 'failures', 'last', 'blocked');
+      const answers = (await pipeline.exec()) ?? [];
       const rows: ThrottleRow[] = [];
-      for (const key of keys) {
-        const [failures, last, blocked] = await redis.hmget(
-          throttleKey(tenant, key),
-          'failures',
-          'last',
-          'blocked',
-        );
-        if (failures === null || last === null) continue;
+      answers.forEach(([error, fields], i) => {
+        if (error) throw error;
+        const [failures, last, blocked] = fields as (string | null)[];
+        if (failures === null || failures === undefined || last === null || last === undefined) return;
         rows.push({
-          key,
+          key: keys[i]!,
           failures: Number(failures),
           last_failure_at: Number(last),
           blocked_until: Number(blocked ?? last),
         });
-      }
+      });
       return rows;
     },
     async recordGuessFailure(tenant, key, now, waitAfter, forgetAfterMs) {
