@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { databaseKinds, type TestDatabase } from './helpers/databases.js';
 import { UserAgent } from './helpers/http-client.js';
 import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
-import { freePort, startVaktProcess, type VaktProcess } from './helpers/process.js';
+import { freePort, startVaktProcess, startVaktProcesses, type VaktProcess } from './helpers/process.js';
 import { RP, TEST_SECRET, testTenant } from './helpers/vakt.js';
 
 const PUBLIC_URL = 'https://id.vakt.test';
@@ -102,10 +102,11 @@ for (const kind of databaseKinds) {
         ...DELIVERY,
       };
       // Both start at once: applying the same config and creating the first keys must not collide.
-      [one, two] = await Promise.all([
-        startVaktProcess(['start', '--config', config], env, await freePort()),
-        startVaktProcess(['start', '--config', config], env, await freePort()),
-      ]);
+      const args = ['start', '--config', config];
+      [one, two] = (await startVaktProcesses([
+        { args, env, port: await freePort() },
+        { args, env, port: await freePort() },
+      ])) as [VaktProcess, VaktProcess];
       execFileSync(
         process.execPath,
         [

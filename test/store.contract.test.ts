@@ -60,6 +60,26 @@ for (const kind of databaseKinds) {
       assert.deepEqual(await repos.tenants.listTenants(), [], 'a second run does not touch data either');
     });
 
+    // Processes started together on a new database each migrate it. On SQLite Kysely takes no
+    // lock, and CI once saw the second process fail with 'table "tenants" already exists'.
+    // Four stores are four connections, as four processes would hold.
+    test('four connections migrating one new database at once: each migration runs once, none fails', async () => {
+      const fresh = await kind.create();
+      const stores = Array.from({ length: 4 }, () => openStore(fresh.url, { poolSize: 1 }));
+      try {
+        const results = await Promise.allSettled(
+          stores.map((s) => migrateToLatest(s.db as unknown as Kysely<unknown>, s.dialect)),
+        );
+        const failures = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+        assert.deepEqual(failures, []);
+        const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+        assert.deepEqual(applied.sort(), [...ALL_MIGRATIONS].sort(), 'every migration applied exactly once');
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+        await fresh.drop();
+      }
+    });
+
     // Kysely's Migrator looks for vakt_migrations(_lock) in every schema unless told which, so a
     // second deployment (or test run) in its own schema of the same PostgreSQL database took the
     // first one's tables for its own and failed; migrateToLatest now names the current schema.

@@ -241,9 +241,47 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Pr
       }
     });
   }
-  return runMigrations(db, dialect);
+  // SQLite: Kysely takes no lock there (it assumes one process), and two processes starting
+  // on a new file raced to create the same tables. BEGIN IMMEDIATE takes the database's one
+  // write lock, the others wait on busy_timeout, and SQLite's DDL is transactional, so a
+  // failed migration leaves nothing half-made either.
+  return db.connection().execute(async (connection) => {
+    await beginImmediate(connection);
+    try {
+      const applied = await runMigrations(connection, dialect);
+      await sql`commit`.execute(connection);
+      return applied;
+    } catch (error) {
+      await sql`rollback`.execute(connection).catch(() => undefined);
+      throw error;
+    }
+  });
 }
 
+/**
+ * Takes SQLite's write lock, waiting up to a minute (longer than any migration takes). The wait
+ * polls with busy_timeout off: better-sqlite3's own busy wait would block this thread, and with
+ * it anything else in the process that holds the lock.
+ */
+async function beginImmediate(connection: Kysely<unknown>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  const busyTimeout =
+    (await sql<{ timeout: number }>`pragma busy_timeout`.execute(connection)).rows[0]?.timeout ?? 5000;
+  await sql.raw('pragma busy_timeout = 0').execute(connection);
+  try {
+    for (;;) {
+      try {
+        await sql`begin immediate`.execute(connection);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+  } finally {
+    await sql.raw(`pragma busy_timeout = ${Number(busyTimeout)}`).execute(connection);
+  }
+}
 async function runMigrations(db: Kysely<unknown>, dialect: Dialect): Promise<string[]> {
   const migrations = createMigrations(dialect);
   const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -21,6 +21,27 @@ export interface VaktProcess {
   stop(): Promise<void>;
 }
 
+// Every server child still running when this test file's process ends is killed with it, so a
+// test that fails half-way cannot leave a server behind that keeps the run from ending.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Starts several `vakt` processes at once; when one fails to start, the others are stopped
+ * before the error is thrown (nothing else would hold them to stop them).
+ */
+export async function startVaktProcesses(
+  starts: { args: string[]; env: Record<string, string>; port: number }[],
+): Promise<VaktProcess[]> {
+  const results = await Promise.allSettled(starts.map((s) => startVaktProcess(s.args, s.env, s.port)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return results.map((r) => (r as PromiseFulfilledResult<VaktProcess>).value);
+  await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+  throw failed.reason;
+}
+
 /** Starts `vakt <args>` and waits until it answers /healthz on `port`. */
 export async function startVaktProcess(
   args: string[],
@@ -31,6 +52,8 @@ export async function startVaktProcess(
     env: { ...process.env, NODE_NO_WARNINGS: '1', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   child.stdout!.on('data', (chunk) => {
     output += chunk;
