@@ -77,28 +77,22 @@ export function createTenantService(deps: {
           },
           now,
         );
-        const existing = new Map((await repos.tenants.listClients(tenant.slug)).map((c) => [c.client_id, c]));
         const rows = clients.map(({ client, secret }) => {
           const { secret: _s, secretEnv: _e, ...clientSettings } = client;
-          const before = existing.get(client.id);
-          // Re-encrypting an unchanged secret would make every apply look like a change.
-          const unchangedSecret =
-            before?.secret_encrypted &&
-            secret !== undefined &&
-            secrets.decrypt(before.secret_encrypted) === secret;
           return {
             client_id: client.id,
             settings: JSON.stringify(clientSettings),
-            secret_encrypted:
-              secret === undefined
-                ? null
-                : unchangedSecret
-                  ? before!.secret_encrypted
-                  : secrets.encrypt(secret),
+            secret_encrypted: secret === undefined ? null : secrets.encrypt(secret),
             updated_at: now,
           };
         });
-        const clientChanges = await repos.tenants.replaceClients(tenant.slug, rows);
+        const plain = new Map(clients.map(({ client, secret }) => [client.id, secret]));
+        // Re-encrypting an unchanged secret would make every apply look like a change.
+        const clientChanges = await repos.tenants.replaceClients(
+          tenant.slug,
+          rows,
+          (stored, clientId) => secrets.decrypt(stored) === plain.get(clientId),
+        );
         if (
           tenantChange === 'unchanged' &&
           (clientChanges.added.length || clientChanges.updated.length || clientChanges.removed.length)

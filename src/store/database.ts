@@ -3,7 +3,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely';
 import pg from 'pg';
 import type { Database as Tables } from './schema.js';
 import { checkpointInBackground } from './sqlite-checkpoints.js';
@@ -52,7 +61,9 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
           typeof options.backgroundCheckpoints === 'object' ? options.backgroundCheckpoints : {},
         )
       : undefined;
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Tables>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -85,4 +96,26 @@ function withStatementCache(sqlite: SQLite.Database) {
       sqlite.close();
     },
   };
+}
+
+// A transaction that reads and then writes fails at once with SQLITE_BUSY ("database is
+// locked") when another process wrote in between, whatever busy_timeout says: its snapshot is
+// stale and SQLite cannot wait its way out. Two processes applying one config at start-up did
+// exactly that. BEGIN IMMEDIATE takes the write lock first, so a second writer waits for it
+// instead (busy_timeout). Every transaction vakt opens writes, so none waits for nothing.
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
 }

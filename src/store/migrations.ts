@@ -243,8 +243,10 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Pr
   }
   // SQLite: Kysely takes no lock there (it assumes one process), and two processes starting
   // on a new file raced to create the same tables. BEGIN IMMEDIATE takes the database's one
-  // write lock, the others wait on busy_timeout, and SQLite's DDL is transactional, so a
-  // failed migration leaves nothing half-made either.
+  // write lock, the others wait for it, and SQLite's DDL is transactional, so a failed
+  // migration leaves nothing half-made either. A database already up to date is only read:
+  // a command run beside a busy server does not queue for the write lock to learn that.
+  if (await isUpToDate(db, dialect)) return [];
   return db.connection().execute(async (connection) => {
     await beginImmediate(connection);
     try {
@@ -256,6 +258,18 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Pr
       throw error;
     }
   });
+}
+
+/** Whether every migration is recorded as applied (false while the table does not exist). */
+async function isUpToDate(db: Kysely<unknown>, dialect: Dialect): Promise<boolean> {
+  const names = Object.keys(createMigrations(dialect));
+  const exists = await sql<{
+    n: number;
+  }>`select count(*) as n from sqlite_master where type = 'table' and name = 'vakt_migrations'`.execute(db);
+  if (Number(exists.rows[0]?.n ?? 0) === 0) return false;
+  const done = await sql<{ name: string }>`select name from vakt_migrations`.execute(db);
+  const applied = new Set(done.rows.map((r) => r.name));
+  return names.every((name) => applied.has(name));
 }
 
 /**

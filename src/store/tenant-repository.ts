@@ -10,10 +10,16 @@ export interface TenantRepository {
     now: number,
   ): Promise<'created' | 'updated' | 'unchanged'>;
   listClients(slug: string): Promise<ClientTable[]>;
-  /** Makes the tenant's clients exactly `rows`; returns what changed. */
+  /**
+   * Makes the tenant's clients exactly `rows`; returns what changed. A secret is encrypted
+   * afresh each time, so `sameSecret` says whether a stored one already holds the row's secret;
+   * then the stored one is kept and is no change. It is asked inside the transaction, so a
+   * process applying the same file a moment earlier does not make this one's look new.
+   */
   replaceClients(
     slug: string,
     rows: Omit<ClientTable, 'tenant_slug'>[],
+    sameSecret?: (stored: string, clientId: string) => boolean,
   ): Promise<{ added: string[]; updated: string[]; removed: string[] }>;
   /** Changes whenever a tenant, client or signing key changes; processes poll it to reload. */
   readStateVersion(): Promise<string>;
@@ -49,8 +55,16 @@ export function createTenantRepository(db: Kysely<Database>): TenantRepository {
     },
     listClients: (slug) =>
       db.selectFrom('clients').selectAll().where('tenant_slug', '=', slug).orderBy('client_id').execute(),
-    async replaceClients(slug, rows) {
+    async replaceClients(slug, rows, sameSecret) {
       return db.transaction().execute(async (trx) => {
+        // A write first, that changes nothing but locks the tenant's row (PostgreSQL): processes
+        // applying the same file at once queue here, and each reads what the one before wrote
+        // (SQLite's BEGIN IMMEDIATE already serialises them); the report then tells the truth.
+        await trx
+          .updateTable('tenants')
+          .set((eb) => ({ slug: eb.ref('slug') }))
+          .where('slug', '=', slug)
+          .execute();
         const existing = await trx
           .selectFrom('clients')
           .selectAll()
@@ -59,9 +73,14 @@ export function createTenantRepository(db: Kysely<Database>): TenantRepository {
         const byId = new Map(existing.map((c) => [c.client_id, c]));
         const added: string[] = [];
         const updated: string[] = [];
-        for (const row of rows) {
-          const before = byId.get(row.client_id);
-          byId.delete(row.client_id);
+        for (const given of rows) {
+          const before = byId.get(given.client_id);
+          byId.delete(given.client_id);
+          const keepSecret =
+            before?.secret_encrypted &&
+            given.secret_encrypted &&
+            sameSecret?.(before.secret_encrypted, given.client_id);
+          const row = keepSecret ? { ...given, secret_encrypted: before.secret_encrypted } : given;
           if (!before) {
             await trx
               .insertInto('clients')
