@@ -8,7 +8,7 @@ import { createDeliveryService } from './delivery/service.js';
 import type { DeliveryService } from './delivery/types.js';
 import { createAccountService } from './domain/accounts.js';
 import { type Clock, systemClock } from './domain/clock.js';
-import { createCodeService } from './domain/one-time-codes.js';
+import { CODE_RETENTION_MS, createCodeService } from './domain/one-time-codes.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords.js';
 import { createSecretBox } from './domain/secrets.js';
 import { createSigningKeyService } from './domain/signing-keys.js';
@@ -85,15 +85,16 @@ export function createCore(settings: Settings, options: VaktOptions = {}, servin
     migrate: () => migrateToLatest(store.db as never, store.dialect),
     /**
      * Deletes what no request can see any more: expired sessions and tokens, codes past their
-     * retention, idle guess counters (account locks stay). Answers how many rows of each went.
+     * retention and their places in the code limits, idle guess counters (account locks stay). Answers how many rows of each went.
      */
     async sweep() {
-      const [oidcModels, oneTimeCodes, throttles] = await Promise.all([
+      const [oidcModels, oneTimeCodes, throttles, codePlaces] = await Promise.all([
         repos.oidcModels.deleteExpiredModels(clock.now()),
         codes.deleteOld(),
         throttle.deleteStale(),
+        repos.places.deleteBefore(clock.now() - CODE_RETENTION_MS),
       ]);
-      return { oidcModels, oneTimeCodes, throttles };
+      return { oidcModels, oneTimeCodes, throttles, codePlaces };
     },
     async close() {
       await limits.close();

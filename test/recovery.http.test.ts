@@ -336,6 +336,28 @@ for (const kind of databaseKinds) {
       assert.equal((await choose(agent, again.choose, 0)).status, 303, 'the window moved on');
     });
 
+    // Codes in flight count: with the check and the send apart, a burst that arrived together
+    // passed a nearly empty window together, and one address got ten codes at once (an SMS
+    // bomb, paid by the operator). Ten journeys for one address ask at the same moment.
+    test('ASVS 2.4.1: ten requests at once for one address send 3 codes; the other 7 get 429', async () => {
+      await account(['burst@example.com'], [], randomPassword());
+      const journeys = await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const agent = english();
+          return { agent, page: (await forgot(agent, 'burst@example.com')).choose };
+        }),
+      );
+      const before = mailbox.messages.filter((m) => m.to.includes('burst@example.com')).length;
+      const statuses = await Promise.all(journeys.map(({ agent, page }) => choose(agent, page, 0)));
+      const counts = statuses.reduce<Record<number, number>>((acc, r) => {
+        acc[r.status] = (acc[r.status] ?? 0) + 1;
+        return acc;
+      }, {});
+      assert.deepEqual(counts, { 303: 3, 429: 7 });
+      const sent = mailbox.messages.filter((m) => m.to.includes('burst@example.com')).length - before;
+      assert.equal(sent, 3, 'three codes reached the address');
+    });
+
     test('a failed delivery is not charged to the limit; meanwhile an unknown address fails alike (ASVS 6.3.8)', async () => {
       await account(['flaky@example.com'], [], randomPassword());
       const agent = english();

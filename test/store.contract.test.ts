@@ -26,7 +26,13 @@ import { databaseKinds, type TestDatabase } from './helpers/databases.js';
 const T = 1_700_000_000_000;
 
 /** Every migration, in order: a fresh database gets all of them. */
-const ALL_MIGRATIONS = ['0001_foundation', '0002_one_time_codes', '0003_code_limits', '0004_login_throttles'];
+const ALL_MIGRATIONS = [
+  '0001_foundation',
+  '0002_one_time_codes',
+  '0003_code_limits',
+  '0004_login_throttles',
+  '0005_code_places',
+];
 
 for (const kind of databaseKinds) {
   describe(`repository contract on ${kind.name}`, { skip: kind.skip }, () => {

@@ -231,7 +231,7 @@ export async function main(argv: string[]): Promise<number> {
         parse(rest, {});
         const swept = await withCore('development', (core) => core.sweep());
         console.log(
-          `deleted ${swept.oidcModels} expired sessions and tokens, ${swept.oneTimeCodes} old one-time codes, ${swept.throttles} idle guess counters`,
+          `deleted ${swept.oidcModels} expired sessions and tokens, ${swept.oneTimeCodes} old one-time codes, ${swept.throttles} idle guess counters, ${swept.codePlaces} old places in code limits`,
         );
         return 0;
       }

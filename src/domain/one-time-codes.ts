@@ -16,8 +16,8 @@ import type { SecretBox } from './secrets.js';
 export const CODE_LIFETIME_MS = 10 * 60 * 1000;
 export const CODE_MAX_ATTEMPTS = 5;
 /**
- * How long a code row is kept after it was made (for "used"/"other journey" answers and limits):
- * on the database backend the rows are what the limits count, so as long as the longest window.
+ * How long a code row is kept after it was made (for "used"/"other journey" answers), and a
+ * code's places in the limits (code_places, on the database backend): the longest window.
  */
 export const CODE_RETENTION_MS = LONGEST_LIMIT_WINDOW_SECONDS * 1000;
 /**

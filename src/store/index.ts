@@ -1,6 +1,7 @@
 // The repositories over one database, created together.
 import { createAccountRepository } from './account-repository.js';
 import { createAuditRepository } from './audit-repository.js';
+import { createCodePlaceRepository } from './code-place-repository.js';
 import type { Store } from './database.js';
 import { createOidcModelRepository } from './oidc-model-repository.js';
 import { createOneTimeCodeRepository } from './one-time-code-repository.js';
@@ -17,6 +18,7 @@ export function createRepositories(store: Store) {
     audit: createAuditRepository(store.db),
     codes: createOneTimeCodeRepository(store.db),
     throttles: createThrottleRepository(store.db),
+    places: createCodePlaceRepository(store.db, store.dialect),
   };
 }
 

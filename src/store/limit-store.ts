@@ -1,7 +1,7 @@
 // The store behind the limits on sending codes and the waits after wrong guesses: one contract,
 // kept in the database by default or in Redis when VAKT_REDIS_URL is set (redis-limit-store.ts).
 // The services use only this interface, so both backends answer with the same figures.
-import type { OneTimeCodeRepository } from './one-time-code-repository.js';
+import type { CodePlaceRepository } from './code-place-repository.js';
 import type { ThrottleRepository, ThrottleRow } from './throttle-repository.js';
 
 /** What codes are counted by: the destination, the asking IP address, the destination's country. */
@@ -48,28 +48,23 @@ export interface LimitStore {
 }
 
 /**
- * The database backend, as vakt has always counted: a code holds its place as the sent row in
- * one_time_codes (counted by `created_at`), so taking a place is only reads (a refused request
- * stays cheap) and a discarded, undelivered row never held one. The check and the send are not
- * one transaction: a burst of concurrent requests can pass a nearly full window together.
+ * The database backend. A code's place is taken in code_places in one transaction with the
+ * check (code-place-repository.ts), before the code is sent: a burst of requests at the same
+ * moment cannot pass a nearly full window together, and a refused request writes nothing.
  */
 export function createDatabaseLimitStore(repos: {
-  codes: OneTimeCodeRepository;
+  places: CodePlaceRepository;
   throttles: ThrottleRepository;
 }): LimitStore {
   return {
-    async takeCodePlace(tenant, counters, _id, now) {
-      let wait = 0;
-      for (const { by, value, windows } of counters) {
-        for (const window of windows) {
-          const ms = window.seconds * 1000;
-          const filling = await repos.codes.nthNewestSentSince(tenant, by, value, now - ms, window.max);
-          if (filling !== undefined) wait = Math.max(wait, filling + ms - now);
-        }
-      }
-      return wait > 0 ? wait : undefined;
-    },
-    returnCodePlace: async () => {},
+    takeCodePlace: (tenant, counters, id, now) =>
+      repos.places.take(
+        tenant,
+        counters.map(({ by, value, windows }) => ({ scope: by, value, windows })),
+        id,
+        now,
+      ),
+    returnCodePlace: (tenant, _counters, id) => repos.places.giveBack(tenant, id),
     findGuessFailures: (tenant, keys) => repos.throttles.find(tenant, keys),
     recordGuessFailure: (tenant, key, now, waitAfter, forgetAfterMs) =>
       repos.throttles.recordFailure(tenant, key, now, waitAfter, forgetAfterMs),

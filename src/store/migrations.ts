@@ -222,6 +222,37 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_code_places': {
+      async up(db: Kysely<unknown>) {
+        // The places codes hold in the limits, taken in one transaction with the check (codes
+        // in flight count); until now the sent rows of one_time_codes were counted.
+        await db.schema
+          .createTable('code_places')
+          .addColumn('tenant_slug', 'text', (c) => c.notNull().references('tenants.slug').onDelete('cascade'))
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('code_id', 'text', (c) => c.notNull())
+          .addColumn('taken_at', ts, (c) => c.notNull())
+          .addPrimaryKeyConstraint('code_places_pk', ['tenant_slug', 'scope', 'value', 'code_id'])
+          .execute();
+        await db.schema
+          .createIndex('code_places_window')
+          .on('code_places')
+          .columns(['tenant_slug', 'scope', 'value', 'taken_at'])
+          .execute();
+        await db.schema.createIndex('code_places_code').on('code_places').column('code_id').execute();
+        await db.schema.createIndex('code_places_taken').on('code_places').column('taken_at').execute();
+        // Nothing counts one_time_codes by address or country any more.
+        await db.schema.dropIndex('one_time_codes_ip').execute();
+        await db.schema.dropIndex('one_time_codes_country').execute();
+        // The codes already sent keep counting in the windows they are in.
+        for (const scope of ['destination', 'ip', 'destination_country']) {
+          await sql`insert into code_places (tenant_slug, scope, value, code_id, taken_at)
+            select tenant_slug, ${scope}, ${sql.ref(scope)}, id, created_at from one_time_codes
+            where sent_at is not null and ${sql.ref(scope)} is not null`.execute(db);
+        }
+      },
+    },
   };
 }
 

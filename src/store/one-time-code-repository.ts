@@ -31,18 +31,6 @@ export interface OneTimeCodeRepository {
     since: number,
   ): Promise<boolean>;
   findById(id: string): Promise<OneTimeCodeRow | undefined>;
-  /**
-   * When the n-th newest code sent since `since` (by destination, IP or country) was made, or
-   * undefined when fewer than n were sent: one indexed read of at most n rows, however many
-   * codes the window holds.
-   */
-  nthNewestSentSince(
-    tenant: string,
-    by: 'destination' | 'ip' | 'destination_country',
-    value: string,
-    since: number,
-    n: number,
-  ): Promise<number | undefined>;
   deleteOlderThan(before: number): Promise<number>;
   /** Drops what codes made before `before` carried (payload_encrypted); the rows stay. */
   forgetPayloadsBefore(before: number): Promise<number>;
@@ -118,20 +106,6 @@ export function createOneTimeCodeRepository(db: Kysely<Database>): OneTimeCodeRe
         .where('sent_at', 'is not', null)
         .executeTakeFirst();
       return row !== undefined;
-    },
-    async nthNewestSentSince(tenant, by, value, since, n) {
-      const row = await db
-        .selectFrom('one_time_codes')
-        .select('created_at')
-        .where('tenant_slug', '=', tenant)
-        .where(by, '=', value)
-        .where('created_at', '>', since)
-        .where('sent_at', 'is not', null)
-        .orderBy('created_at', 'desc')
-        .limit(1)
-        .offset(n - 1)
-        .executeTakeFirst();
-      return row?.created_at;
     },
     findById: (id) => db.selectFrom('one_time_codes').selectAll().where('id', '=', id).executeTakeFirst(),
     async deleteOlderThan(before) {

@@ -155,6 +155,20 @@ export interface AuditEventTable {
   detail: string | null;
 }
 
+/**
+ * A place a code holds in the limits on sending codes: one row per counter (destination, IP
+ * address, destination country) from the moment the place is taken until it leaves the longest
+ * window. Taken before the code is sent, in one transaction with the check, so codes in flight
+ * count; given back (deleted) when the delivery fails.
+ */
+export interface CodePlaceTable {
+  tenant_slug: string;
+  scope: 'destination' | 'ip' | 'destination_country';
+  value: string;
+  code_id: string;
+  taken_at: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   clients: ClientTable;
@@ -169,4 +183,5 @@ export interface Database {
   audit_events: AuditEventTable;
   one_time_codes: OneTimeCodeTable;
   login_throttles: LoginThrottleTable;
+  code_places: CodePlaceTable;
 }
