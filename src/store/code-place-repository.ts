@@ -31,32 +31,20 @@ export interface CodePlaceRepository {
 
 export function createCodePlaceRepository(db: Kysely<Database>, dialect: Dialect): CodePlaceRepository {
   return {
-    take(tenant, counters, codeId, now) {
+    async take(tenant, counters, codeId, now) {
+      // A full window refuses on reads alone, without a lock or a transaction: a refused
+      // request (the flood when someone hammers the form) stays cheap. A free one is read again
+      // under the lock before the place is taken, since others may have taken the last places.
+      const full = await longestWait(db, tenant, counters, now);
+      if (full !== undefined) return full;
       return db.transaction().execute(async (trx) => {
         if (dialect === 'postgres') {
           const keys = counters.map((c) => `${tenant}\n${c.scope}\n${c.value}`).sort();
           for (const key of keys)
             await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
         }
-        let wait = 0;
-        for (const { scope, value, windows } of counters) {
-          for (const window of windows) {
-            const ms = window.seconds * 1000;
-            const filling = await trx
-              .selectFrom('code_places')
-              .select('taken_at')
-              .where('tenant_slug', '=', tenant)
-              .where('scope', '=', scope)
-              .where('value', '=', value)
-              .where('taken_at', '>', now - ms)
-              .orderBy('taken_at', 'desc')
-              .limit(1)
-              .offset(window.max - 1)
-              .executeTakeFirst();
-            if (filling) wait = Math.max(wait, filling.taken_at + ms - now);
-          }
-        }
-        if (wait > 0) return wait;
+        const wait = await longestWait(trx, tenant, counters, now);
+        if (wait !== undefined) return wait;
         if (counters.length > 0) {
           await trx
             .insertInto('code_places')
@@ -86,4 +74,33 @@ export function createCodePlaceRepository(db: Kysely<Database>, dialect: Dialect
       return Number(result.numDeletedRows);
     },
   };
+}
+
+/** The ms until a place frees in the fullest window, or undefined when every window has room. */
+async function longestWait(
+  db: Kysely<Database>,
+  tenant: string,
+  counters: CodePlaceCounter[],
+  now: number,
+): Promise<number | undefined> {
+  let wait = 0;
+  for (const { scope, value, windows } of counters) {
+    for (const window of windows) {
+      const ms = window.seconds * 1000;
+      // The max-th newest place in the window: while it is there, the window is full.
+      const filling = await db
+        .selectFrom('code_places')
+        .select('taken_at')
+        .where('tenant_slug', '=', tenant)
+        .where('scope', '=', scope)
+        .where('value', '=', value)
+        .where('taken_at', '>', now - ms)
+        .orderBy('taken_at', 'desc')
+        .limit(1)
+        .offset(window.max - 1)
+        .executeTakeFirst();
+      if (filling) wait = Math.max(wait, filling.taken_at + ms - now);
+    }
+  }
+  return wait > 0 ? wait : undefined;
 }
