@@ -169,35 +169,78 @@ for (const backend of BACKENDS) {
       );
     });
 
+    /** Takes `n` guesses that are counted, moving the clock past any wait first. */
+    async function failGuesses(keys: ThrottleKey[], n: number) {
+      for (let i = 0; i < n; i++) {
+        const wait = await core.throttle.take('acme', keys);
+        if (wait !== undefined) {
+          clock.advance(wait * 1000);
+          i--;
+        }
+      }
+    }
+
     test('ASVS 6.3.1: typed-identifier waits start at the 5th failure and double, a success forgets them, an hour forgets them too', async () => {
       const keys: ThrottleKey[] = ['id:guess@example.com'];
-      for (let i = 0; i < 4; i++) await core.throttle.failed('acme', keys);
-      assert.deepEqual(await core.throttle.waitFor('acme', keys), { wait: undefined, failing: keys });
-      await core.throttle.failed('acme', keys);
-      assert.equal((await core.throttle.waitFor('acme', keys)).wait, 1);
-      await core.throttle.failed('acme', keys);
-      assert.equal((await core.throttle.waitFor('acme', keys)).wait, 2);
-      assert.deepEqual(await core.throttle.waitFor('other', keys), { wait: undefined, failing: [] });
-      await core.throttle.succeeded('acme', keys);
-      assert.deepEqual(await core.throttle.waitFor('acme', keys), { wait: undefined, failing: [] });
+      const take = () => core.throttle.take('acme', keys);
+      for (let i = 1; i <= 5; i++) assert.equal(await take(), undefined, `free guess ${i}`);
+      assert.equal(await take(), 1, 'the 5th failure earns a wait of 1 s');
+      assert.equal(await take(), 1, 'a refused guess is not counted');
+      clock.advance(1000);
+      assert.equal(await take(), undefined, 'the 6th guess');
+      assert.equal(await take(), 2, 'then 2 s');
+      assert.equal(await core.throttle.take('other', keys), undefined, 'another tenant counts apart');
+      await core.throttle.forget('acme', keys);
+      for (let i = 1; i <= 5; i++) assert.equal(await take(), undefined, `forgotten: free guess ${i} again`);
 
-      for (let i = 0; i < 7; i++) await core.throttle.failed('acme', keys);
       clock.advance(61 * MINUTE);
-      assert.deepEqual(await core.throttle.waitFor('acme', keys), { wait: undefined, failing: [] });
-      await core.throttle.failed('acme', keys);
-      assert.equal((await core.throttle.waitFor('acme', keys)).wait, undefined, 'counting starts again at 1');
+      for (let i = 1; i <= 5; i++)
+        assert.equal(await take(), undefined, `an hour later, counting starts at 1 (${i})`);
+      assert.equal(await take(), 1);
+    });
+
+    test('ASVS 6.3.1: a guess counts before it is checked, and one that was right gives its try back', async () => {
+      const keys: ThrottleKey[] = ['ip:198.51.100.7'];
+      const take = () => core.throttle.take('acme', keys);
+      await failGuesses(keys, 19);
+      await core.throttle.giveBack('acme', keys);
+      assert.equal(await take(), undefined, 'the 19th again, since the last one was right');
+      assert.equal(await take(), undefined, 'the 20th');
+      assert.equal(await take(), 1, 'waits from the 20th failure');
+      await core.throttle.giveBack('acme', keys);
+      assert.equal(await take(), undefined, 'the right guess took its wait with it');
+      assert.equal(await take(), 1);
+    });
+
+    test('ASVS 6.3.1: twenty guesses at the same moment on one identifier: 5 are taken, 15 wait', async () => {
+      const keys: ThrottleKey[] = ['id:burst@example.com'];
+      const answers = await Promise.all(Array.from({ length: 20 }, () => core.throttle.take('acme', keys)));
+      assert.equal(answers.filter((a) => a === undefined).length, 5);
+      assert.deepEqual(
+        answers.filter((a) => a !== undefined),
+        Array(15).fill(1),
+      );
     });
 
     test('ASVS 6.6.3: an IP address waits from its 20th failure, at most 15 minutes', async () => {
       const keys: ThrottleKey[] = ['ip:203.0.113.5'];
-      for (let i = 0; i < 19; i++) await core.throttle.failed('acme', keys);
-      assert.equal((await core.throttle.waitFor('acme', keys)).wait, undefined);
-      await core.throttle.failed('acme', keys);
-      assert.equal((await core.throttle.waitFor('acme', keys)).wait, 1);
-      for (let i = 0; i < 20; i++) await core.throttle.failed('acme', keys);
-      assert.equal((await core.throttle.waitFor('acme', keys)).wait, 15 * 60);
-      const both = await core.throttle.waitFor('acme', ['id:calm@example.com', ...keys]);
-      assert.deepEqual(both, { wait: 15 * 60, failing: keys }, 'the longest wait of the keys asked about');
+      await failGuesses(keys, 20);
+      assert.equal(await core.throttle.take('acme', keys), 1);
+      await failGuesses(keys, 20);
+      assert.equal(await core.throttle.take('acme', keys), 15 * 60);
+      const calm: ThrottleKey = 'id:calm@example.com';
+      assert.equal(
+        await core.throttle.take('acme', [calm, ...keys]),
+        15 * 60,
+        'the longest wait of the keys',
+      );
+      for (let i = 1; i <= 5; i++)
+        assert.equal(
+          await core.throttle.take('acme', [calm]),
+          undefined,
+          `the refused guess took nothing (${i})`,
+        );
+      assert.equal(await core.throttle.take('acme', [calm]), 1);
     });
 
     test(`NIST 800-63B: ${ACCOUNT_FAILURE_LIMIT} consecutive failures per account are counted; a success resets`, async () => {

@@ -31,7 +31,7 @@ for (const kind of databaseKinds) {
         clock,
         env: deliveryEnv(mailbox),
         config: {
-          tenants: ['acme', 'codes', 'forget', 'ips', 'lock', 'timing'].map((slug) =>
+          tenants: ['acme', 'burst', 'codes', 'forget', 'ips', 'lock', 'timing'].map((slug) =>
             testTenant({ slug, identifierKinds: ['email'] }),
           ),
         },
@@ -106,6 +106,20 @@ for (const kind of databaseKinds) {
       }
       assert.equal(sequences[0], sequences[1], 'known and unknown identifiers are throttled alike');
       assert.equal(sequences[0], '401 401 401 401 401 429/1 401 429/2 401 429/4 401');
+    });
+
+    // Each guess used to read the count, be checked, and only then be counted: thirty at the
+    // same moment all found a count of 0, and all thirty were checked (measured before the fix).
+    test('ASVS 6.3.1: thirty wrong passwords at the same moment for one identifier: 5 are checked, 25 wait', async () => {
+      await account('burst', 'burst@example.com', randomPassword());
+      const page = await loginPage('burst');
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () => attempt(page, 'burst@example.com', 'wrong-password')),
+      );
+      const counts: Record<number, number> = {};
+      for (const answer of answers) counts[answer.status] = (counts[answer.status] ?? 0) + 1;
+      assert.deepEqual(counts, { 401: 5, 429: 25 });
+      assert.ok(answers.filter((a) => a.status === 429).every((a) => a.headers.get('retry-after') === '1'));
     });
 
     test('a success forgets the identifier’s failures', async () => {

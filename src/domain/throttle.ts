@@ -2,11 +2,14 @@
 // and per IP address earn growing waits; per account they are counted towards NIST's limit of
 // 100, after which the password stops working until it is reset.
 //
-// The typed-identifier and IP waits live in the limit store (the database, or Redis when
-// configured). The account counts stay in the database whatever the store: a lock must last
-// until the password is reset, which a cache that may restart empty or evict cannot promise.
+// A guess takes its try on the typed identifier and the address before it is checked, so
+// guesses sent at the same moment cannot all pass a count none of them has raised yet; a right
+// guess gives its try back. The typed-identifier and IP waits live in the limit store (the
+// database, or Redis when configured). The account counts stay in the database whatever the
+// store: a lock must last until the password is reset, which a cache that may restart empty or
+// evict cannot promise.
 import type { Repositories } from '../store/index.js';
-import type { LimitStore } from '../store/limit-store.js';
+import type { GuessRule, LimitStore } from '../store/limit-store.js';
 import type { Clock } from './clock.js';
 
 export const ACCOUNT_FAILURE_LIMIT = 100;
@@ -22,19 +25,19 @@ const FREE: Record<'id' | 'ip', number> = { id: 5, ip: 20 };
 export type ThrottleKey = `id:${string}` | `ip:${string}`;
 
 /** After the last free failure 1 s, doubling with each further one, at most 15 minutes. */
-export function waitAfter(kind: 'id' | 'ip', failures: number): number {
-  const over = failures - FREE[kind];
-  return over < 0 ? 0 : Math.min(MAX_WAIT_MS, 1000 * 2 ** over);
-}
+const RULE: GuessRule = { firstWaitMs: 1000, maxWaitMs: MAX_WAIT_MS, forgetAfterMs: FORGET_AFTER_MS };
 
 export interface ThrottleService {
   /**
-   * Seconds until every key may try again (undefined when none must wait), and which keys
-   * have failures to forget after a success.
+   * Takes a guess on every key before it is checked (ASVS 6.3.1): answers the seconds to wait
+   * when a key must (and takes nothing), or undefined when the guess may go on and has been
+   * counted as a failure on every key. A guess that was right, or was not a guess, gives its
+   * try back with `giveBack`; one that was wrong is already counted.
    */
-  waitFor(tenant: string, keys: ThrottleKey[]): Promise<{ wait: number | undefined; failing: ThrottleKey[] }>;
-  failed(tenant: string, keys: ThrottleKey[]): Promise<void>;
-  succeeded(tenant: string, keys: ThrottleKey[]): Promise<void>;
+  take(tenant: string, keys: ThrottleKey[]): Promise<number | undefined>;
+  giveBack(tenant: string, keys: ThrottleKey[]): Promise<void>;
+  /** Forgets the keys' failures (a right password forgets the identifier's). */
+  forget(tenant: string, keys: ThrottleKey[]): Promise<void>;
   /** Consecutive wrong passwords of an account. */
   accountFailures(tenant: string, accountId: string): Promise<number>;
   accountFailed(tenant: string, accountId: string | undefined): Promise<void>;
@@ -53,31 +56,17 @@ export function createThrottleService(deps: {
 }): ThrottleService {
   const { repos, limits, clock } = deps;
   return {
-    async waitFor(tenant, keys) {
-      const now = clock.now();
-      const rows = (await limits.findGuessFailures(tenant, keys)).filter(
-        (r) => now - r.last_failure_at < FORGET_AFTER_MS,
+    async take(tenant, keys) {
+      const wait = await limits.takeGuess(
+        tenant,
+        keys.map((key) => ({ key, free: FREE[key.startsWith('ip:') ? 'ip' : 'id'] })),
+        clock.now(),
+        RULE,
       );
-      const until = Math.max(0, ...rows.map((r) => r.blocked_until));
-      return {
-        wait: until > now ? Math.ceil((until - now) / 1000) : undefined,
-        failing: rows.map((r) => r.key as ThrottleKey),
-      };
+      return wait === undefined ? undefined : Math.ceil(wait / 1000);
     },
-    async failed(tenant, keys) {
-      const now = clock.now();
-      for (const key of keys) {
-        const kind = key.startsWith('ip:') ? 'ip' : 'id';
-        await limits.recordGuessFailure(
-          tenant,
-          key,
-          now,
-          (failures) => waitAfter(kind, failures),
-          FORGET_AFTER_MS,
-        );
-      }
-    },
-    succeeded: (tenant, keys) => limits.clearGuessFailures(tenant, keys),
+    giveBack: (tenant, keys) => limits.giveBackGuess(tenant, keys, clock.now()),
+    forget: (tenant, keys) => limits.clearGuessFailures(tenant, keys),
     async accountFailures(tenant, accountId) {
       const [row] = await repos.throttles.find(tenant, [`account:${accountId}`]);
       return row?.failures ?? 0;

@@ -207,7 +207,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     { ok: true; value: LiveCode } | { ok: false; error: CodeStepFailure; vars?: Record<string, string> }
   > {
     const keys: ThrottleKey[] = [`ip:${kit.ipOf(request)}`];
-    const { wait } = await kit.throttled(reply, journey, keys);
+    const wait = await kit.takeGuess(reply, journey, keys);
     if (wait) {
       return {
         ok: false,
@@ -221,7 +221,8 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
       purpose,
       field(request.body, 'code', 20) ?? '',
     );
-    if (!checked.ok && GUESSES.has(checked.error)) await kit.throttle.failed(journey.runtime.slug, keys);
+    // A wrong code is counted already; a right one, or a slip that was no guess, is not.
+    if (checked.ok || !GUESSES.has(checked.error)) await kit.throttle.giveBack(journey.runtime.slug, keys);
     return checked;
   }
 

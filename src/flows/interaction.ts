@@ -150,7 +150,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       `id:${typed.ok ? typed.value.value : identifier.toLowerCase()}`,
       `ip:${kit.ipOf(request)}`,
     ];
-    const { wait, failing } = await kit.throttled(reply, journey, keys);
+    const wait = await kit.takeGuess(reply, journey, keys);
     if (wait) {
       return showLogin(request, reply, journey, 429, {
         error: 'login.throttled',
@@ -166,7 +166,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       password,
     );
     if (!result.ok) {
-      await kit.throttle.failed(runtime.slug, keys);
+      // Counted already, when the guess was taken.
       return showLogin(request, reply, journey, 401, {
         error: result.error,
         identifier,
@@ -174,8 +174,9 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       });
     }
     // A success forgets the identifier's failures, not the address's: one's own account must
-    // not reset the count of guesses at others'.
-    if (failing.includes(keys[0]!)) await kit.throttle.succeeded(runtime.slug, [keys[0]!]);
+    // not reset the count of guesses at others'. The address gets back the try this one took.
+    await kit.throttle.forget(runtime.slug, [keys[0]!]);
+    await kit.throttle.giveBack(runtime.slug, [keys[1]!]);
     const { accountId, toVerify } = result.value;
     if (toVerify) {
       const sent = await codeJourneys.startVerification(request, reply, journey, {

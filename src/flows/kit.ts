@@ -139,13 +139,14 @@ export function createJourneyKit(deps: KitDeps) {
       : page.t('time.minutes', { n: String(Math.ceil(seconds / 60)) });
 
   /**
-   * Guess throttling (ASVS 6.3.1): the wait in seconds for these keys, with Retry-After set
-   * (undefined when the request may go on), and the keys that have failures on record.
+   * Guess throttling (ASVS 6.3.1): takes a guess on these keys before it is checked, or answers
+   * the seconds to wait, with Retry-After set (undefined when the request may go on). A guess
+   * that turns out right, or not a guess, gives its try back (`throttle.giveBack`).
    */
-  async function throttled(reply: FastifyReply, journey: Journey, keys: ThrottleKey[]) {
-    const found = await deps.throttle.waitFor(journey.runtime.slug, keys);
-    if (found.wait) reply.header('retry-after', String(found.wait));
-    return found;
+  async function takeGuess(reply: FastifyReply, journey: Journey, keys: ThrottleKey[]) {
+    const wait = await deps.throttle.take(journey.runtime.slug, keys);
+    if (wait) reply.header('retry-after', String(wait));
+    return wait;
   }
 
   return {
@@ -160,7 +161,7 @@ export function createJourneyKit(deps: KitDeps) {
     rememberLanguage,
     sendErrorPage,
     waitText,
-    throttled,
+    takeGuess,
     throttle: deps.throttle,
   };
 }

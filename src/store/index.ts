@@ -17,7 +17,7 @@ export function createRepositories(store: Store) {
     signingKeys: createSigningKeyRepository(store.db),
     audit: createAuditRepository(store.db),
     codes: createOneTimeCodeRepository(store.db),
-    throttles: createThrottleRepository(store.db),
+    throttles: createThrottleRepository(store.db, store.dialect),
     places: createCodePlaceRepository(store.db, store.dialect),
   };
 }

@@ -2,7 +2,7 @@
 // kept in the database by default or in Redis when VAKT_REDIS_URL is set (redis-limit-store.ts).
 // The services use only this interface, so both backends answer with the same figures.
 import type { CodePlaceRepository } from './code-place-repository.js';
-import type { ThrottleRepository, ThrottleRow } from './throttle-repository.js';
+import type { ThrottleRepository } from './throttle-repository.js';
 
 /** What codes are counted by: the destination, the asking IP address, the destination's country. */
 export type CodeCounterScope = 'destination' | 'ip' | 'destination_country';
@@ -12,6 +12,25 @@ export interface CodeCounter {
   by: CodeCounterScope;
   value: string;
   windows: { seconds: number; max: number }[];
+}
+
+/** A key guesses are counted by (`id:…`, `ip:…`), and its failures free of any wait. */
+export interface GuessKey {
+  key: string;
+  free: number;
+}
+
+export interface GuessRule {
+  /** The first wait, doubled with each failure after it, up to `maxWaitMs`. */
+  firstWaitMs: number;
+  maxWaitMs: number;
+  forgetAfterMs: number;
+}
+
+/** The wait after `failures`: none while they are fewer than `free`, then 1 s, 2 s, 4 s … */
+export function guessWait(rule: GuessRule, free: number, failures: number): number {
+  const over = failures - free;
+  return over < 0 ? 0 : Math.min(rule.maxWaitMs, rule.firstWaitMs * 2 ** over);
 }
 
 export interface LimitStore {
@@ -28,19 +47,20 @@ export interface LimitStore {
   ): Promise<number | undefined>;
   /** The code was not delivered: its place is given back, so a failed delivery costs nothing. */
   returnCodePlace(tenant: string, counters: CodeCounter[], id: string): Promise<void>;
-  /** Failures on record for these keys (`id:…`, `ip:…`). */
-  findGuessFailures(tenant: string, keys: string[]): Promise<ThrottleRow[]>;
   /**
-   * One more failure (counting from 1 again when the last is older than `forgetAfterMs`); `waitAfter`
-   * gives the wait in ms after the new count. Returns the count.
+   * Takes one guess on every key at once, before the guess is checked, so that guesses made
+   * at the same moment cannot all pass a count none has reached yet. When any key must still
+   * wait, takes none and answers the longest wait in ms. Otherwise each key counts one more
+   * failure (from 1 again when its last is older than `rule.forgetAfterMs`) and must wait
+   * `guessWait(rule, failures)` from now; answers undefined.
    */
-  recordGuessFailure(
-    tenant: string,
-    key: string,
-    now: number,
-    waitAfter: (failures: number) => number,
-    forgetAfterMs: number,
-  ): Promise<number>;
+  takeGuess(tenant: string, keys: GuessKey[], now: number, rule: GuessRule): Promise<number | undefined>;
+  /**
+   * The guesses were not wrong (right, or not a guess at all): each key gets its try back, one
+   * failure less, and no wait from it.
+   */
+  giveBackGuess(tenant: string, keys: string[], now: number): Promise<void>;
+  /** Forgets the keys' failures (the identifier after a right password). */
   clearGuessFailures(tenant: string, keys: string[]): Promise<void>;
   /** Fails with a clear message when the backend cannot be reached (checked at start-up). */
   connect(): Promise<void>;
@@ -65,9 +85,8 @@ export function createDatabaseLimitStore(repos: {
         now,
       ),
     returnCodePlace: (tenant, _counters, id) => repos.places.giveBack(tenant, id),
-    findGuessFailures: (tenant, keys) => repos.throttles.find(tenant, keys),
-    recordGuessFailure: (tenant, key, now, waitAfter, forgetAfterMs) =>
-      repos.throttles.recordFailure(tenant, key, now, waitAfter, forgetAfterMs),
+    takeGuess: (tenant, keys, now, rule) => repos.throttles.takeGuess(tenant, keys, now, rule),
+    giveBackGuess: (tenant, keys, now) => repos.throttles.giveBack(tenant, keys, now),
     clearGuessFailures: (tenant, keys) => repos.throttles.clear(tenant, keys),
     connect: async () => {},
     close: async () => {},

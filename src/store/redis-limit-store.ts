@@ -1,15 +1,14 @@
 // The limits in Redis (VAKT_REDIS_URL), shared by every process: the same contract and figures
 // as the database backend, each change one Lua script, so concurrent processes cannot overshoot.
 //
-// The database counts sent codes from the one_time_codes rows themselves. The codes (with their
-// tries) stay in the database here too; Redis keeps its own log of them, one sorted set per
-// counter (member: code id, score: when it was made, as the row's created_at). A place is taken
-// atomically before the code is sent and given back if delivery fails, so in-flight codes count
-// and a burst of requests on many processes cannot pass a full window together.
+// The codes themselves (with their tries) stay in the database; Redis keeps the places they
+// hold in the limits, one sorted set per counter (member: code id, score: when the place was
+// taken), and the guess counts, one hash per key. A code's place and a guess's try are both
+// taken atomically before the code is sent or the guess checked, and given back when the
+// delivery fails or the guess was right, as the database backend does.
 import { Redis } from 'ioredis';
 import { ConfigError } from '../config/errors.js';
 import type { CodeCounter, LimitStore } from './limit-store.js';
-import type { ThrottleRow } from './throttle-repository.js';
 
 // KEYS: one sorted set per counter. ARGV: now, code id, JSON list of each counter's [ms, max].
 // Answers 0 when a place was taken, or the ms until the first full window frees one.
@@ -33,22 +32,48 @@ for i, key in ipairs(KEYS) do
 end
 return 0`;
 
-// KEYS[1]: the key's hash. ARGV: now, forget-before, ttl ms. Answers the new count.
-const RECORD_FAILURE = `
-local last = tonumber(redis.call('HGET', KEYS[1], 'last'))
-local failures = 1
-if last and last >= tonumber(ARGV[2]) then
-  failures = tonumber(redis.call('HGET', KEYS[1], 'failures')) + 1
+// KEYS: one hash per guess key. ARGV: now, forget-before, first wait ms, longest wait ms, ttl
+// ms, then each key's free failures. Answers 0 when a guess was taken on every key, or the ms
+// the longest-waiting key must still wait (then nothing is taken).
+const TAKE_GUESS = `
+local now = tonumber(ARGV[1])
+local wait = 0
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local h = redis.call('HMGET', key, 'failures', 'last', 'blocked')
+  local failures = 0
+  if h[2] and tonumber(h[2]) >= tonumber(ARGV[2]) then
+    failures = tonumber(h[1])
+    wait = math.max(wait, tonumber(h[3] or h[2]) - now)
+  end
+  counts[i] = failures + 1
 end
-redis.call('HSET', KEYS[1], 'failures', failures, 'last', ARGV[1])
-redis.call('HSETNX', KEYS[1], 'blocked', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return failures`;
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  local over = counts[i] - tonumber(ARGV[5 + i])
+  local w = 0
+  if over >= 0 then w = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ over) end
+  redis.call('HSET', key, 'failures', counts[i], 'last', ARGV[1], 'blocked', string.format('%.0f', now + w))
+  redis.call('PEXPIRE', key, math.max(tonumber(ARGV[5]), w))
+end
+return 0`;
+
+// KEYS: the guess keys' hashes. ARGV: now. One failure less and no wait; a hash at 0 goes.
+const GIVE_BACK_GUESS = `
+for _, key in ipairs(KEYS) do
+  local failures = tonumber(redis.call('HGET', key, 'failures'))
+  if failures then
+    if failures <= 1 then redis.call('DEL', key)
+    else redis.call('HSET', key, 'failures', failures - 1, 'blocked', ARGV[1]) end
+  end
+end
+return 0`;
 
 // Redis answers integers only from Lua; every time here is an integer number of ms.
 type LimitRedis = Redis & {
   takeCodePlace(...args: (string | number)[]): Promise<number>;
-  recordFailure(key: string, now: number, forgetBefore: number, ttl: number): Promise<number>;
+  takeGuess(...args: (string | number)[]): Promise<number>;
+  giveBackGuess(...args: (string | number)[]): Promise<number>;
 };
 
 export function createRedisLimitStore(
@@ -68,7 +93,8 @@ export function createRedisLimitStore(
     commandTimeout: 5000,
   }) as LimitRedis;
   redis.defineCommand('takeCodePlace', { lua: TAKE_CODE_PLACE });
-  redis.defineCommand('recordFailure', { numberOfKeys: 1, lua: RECORD_FAILURE });
+  redis.defineCommand('takeGuess', { lua: TAKE_GUESS });
+  redis.defineCommand('giveBackGuess', { lua: GIVE_BACK_GUESS });
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => {
     // Reconnection repeats the error; one report per outage is enough.
@@ -103,37 +129,23 @@ export function createRedisLimitStore(
       for (const counter of counters) pipeline.zrem(codeKey(tenant, counter), id);
       await pipeline.exec();
     },
-    async findGuessFailures(tenant, keys) {
-      // One round trip for all the keys: this is on every login's path.
-      const pipeline = redis.pipeline();
-      for (const key of keys) pipeline.hmget(throttleKey(tenant, key), 'failures', 'last', 'blocked');
-      const answers = (await pipeline.exec()) ?? [];
-      const rows: ThrottleRow[] = [];
-      answers.forEach(([error, fields], i) => {
-        if (error) throw error;
-        const [failures, last, blocked] = fields as (string | null)[];
-        if (failures === null || failures === undefined || last === null || last === undefined) return;
-        rows.push({
-          key: keys[i]!,
-          failures: Number(failures),
-          last_failure_at: Number(last),
-          blocked_until: Number(blocked ?? last),
-        });
-      });
-      return rows;
+    async takeGuess(tenant, keys, now, rule) {
+      if (keys.length === 0) return undefined;
+      const wait = await redis.takeGuess(
+        keys.length,
+        ...keys.map((k) => throttleKey(tenant, k.key)),
+        now,
+        now - rule.forgetAfterMs,
+        rule.firstWaitMs,
+        rule.maxWaitMs,
+        rule.forgetAfterMs,
+        ...keys.map((k) => k.free),
+      );
+      return wait > 0 ? wait : undefined;
     },
-    async recordGuessFailure(tenant, key, now, waitAfter, forgetAfterMs) {
-      const name = throttleKey(tenant, key);
-      const failures = await redis.recordFailure(name, now, now - forgetAfterMs, forgetAfterMs);
-      const wait = waitAfter(failures);
-      if (wait > 0) {
-        await redis
-          .multi()
-          .hset(name, 'blocked', now + wait)
-          .pexpire(name, Math.max(forgetAfterMs, wait))
-          .exec();
-      }
-      return failures;
+    async giveBackGuess(tenant, keys, now) {
+      if (keys.length === 0) return;
+      await redis.giveBackGuess(keys.length, ...keys.map((key) => throttleKey(tenant, key)), now);
     },
     async clearGuessFailures(tenant, keys) {
       if (keys.length > 0) await redis.del(...keys.map((key) => throttleKey(tenant, key)));

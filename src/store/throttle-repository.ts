@@ -1,6 +1,8 @@
 // Counters of consecutive failures, one row per tenant and key, raised in one statement
 // (insert … on conflict do update) so that concurrent failures are all counted.
 import { type Kysely, sql } from 'kysely';
+import type { Dialect } from './database.js';
+import { type GuessKey, type GuessRule, guessWait } from './limit-store.js';
 import type { Database } from './schema.js';
 
 export interface ThrottleRow {
@@ -24,11 +26,18 @@ export interface ThrottleRepository {
     forgetAfterMs?: number,
   ): Promise<number>;
   clear(tenant: string, keys: string[]): Promise<void>;
+  /**
+   * LimitStore.takeGuess in the database: one transaction, in which processes taking a guess
+   * on the same key queue (SQLite's write lock; an advisory lock per key on PostgreSQL).
+   */
+  takeGuess(tenant: string, keys: GuessKey[], now: number, rule: GuessRule): Promise<number | undefined>;
+  /** LimitStore.giveBackGuess: one failure less and no wait; a row at 0 goes. */
+  giveBack(tenant: string, keys: string[], now: number): Promise<void>;
   /** Deletes every tenant's `id:` and `ip:` rows whose last failure is before `before`; never `account:` rows. */
   deleteIdleGuessKeys(before: number): Promise<number>;
 }
 
-export function createThrottleRepository(db: Kysely<Database>): ThrottleRepository {
+export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect): ThrottleRepository {
   return {
     async find(tenant, keys) {
       if (keys.length === 0) return [];
@@ -69,6 +78,59 @@ export function createThrottleRepository(db: Kysely<Database>): ThrottleReposito
         .deleteFrom('login_throttles')
         .where('tenant_slug', '=', tenant)
         .where('key', 'in', keys)
+        .execute();
+    },
+    takeGuess(tenant, keys, now, rule) {
+      if (keys.length === 0) return Promise.resolve(undefined);
+      return db.transaction().execute(async (trx) => {
+        if (dialect === 'postgres') {
+          for (const key of keys.map((k) => `${tenant}\n${k.key}`).sort())
+            await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 1))`.execute(trx);
+        }
+        const rows = await trx
+          .selectFrom('login_throttles')
+          .select(['key', 'failures', 'last_failure_at', 'blocked_until'])
+          .where('tenant_slug', '=', tenant)
+          .where(
+            'key',
+            'in',
+            keys.map((k) => k.key),
+          )
+          .execute();
+        const recent = new Map(
+          rows.filter((r) => r.last_failure_at >= now - rule.forgetAfterMs).map((r) => [r.key, r]),
+        );
+        const wait = Math.max(0, ...[...recent.values()].map((r) => r.blocked_until - now));
+        if (wait > 0) return wait;
+        for (const { key, free } of keys) {
+          const failures = (recent.get(key)?.failures ?? 0) + 1;
+          const values = {
+            failures,
+            last_failure_at: now,
+            blocked_until: now + guessWait(rule, free, failures),
+          };
+          await trx
+            .insertInto('login_throttles')
+            .values({ tenant_slug: tenant, key, ...values })
+            .onConflict((oc) => oc.columns(['tenant_slug', 'key']).doUpdateSet(values))
+            .execute();
+        }
+        return undefined;
+      });
+    },
+    async giveBack(tenant, keys, now) {
+      if (keys.length === 0) return;
+      await db
+        .updateTable('login_throttles')
+        .set({ failures: sql<number>`failures - 1`, blocked_until: now })
+        .where('tenant_slug', '=', tenant)
+        .where('key', 'in', keys)
+        .execute();
+      await db
+        .deleteFrom('login_throttles')
+        .where('tenant_slug', '=', tenant)
+        .where('key', 'in', keys)
+        .where('failures', '<=', 0)
         .execute();
     },
     async deleteIdleGuessKeys(before) {
