@@ -6,8 +6,8 @@
 // the database once and forks N workers that serve one port; the primary relays the bench's
 // messages and sums the workers' figures (its own included).
 //
-// Environment: BENCH_DATABASE_URL (required), BENCH_IDENTIFIER and BENCH_PASSWORD (the account to
-// create), BENCH_DATA_DIR, BENCH_TENANT_CONFIG (JSON DeploymentConfig; the first tenant is the one
+// Environment: BENCH_DATABASE_URL (required), BENCH_IDENTIFIERS (JSON list of email addresses) and
+// BENCH_PASSWORD (the accounts to create, one per address), BENCH_DATA_DIR, BENCH_TENANT_CONFIG (JSON DeploymentConfig; the first tenant is the one
 // logged in to), BENCH_PHONE_ACCOUNTS (JSON PhoneAccounts[]: accounts with one verified phone
 // number each, for the code phases), VAKT_SMS_WEBHOOK_URL (the bench's SMS gateway), BENCH_WORKERS.
 import cluster, { type Worker } from 'node:cluster';
@@ -90,17 +90,20 @@ async function prepareDatabase(core: ReturnType<typeof createCore>): Promise<voi
   await core.migrate();
   await core.tenants.applyDeploymentConfig(config);
   for (const { slug } of config.tenants) await core.keys.ensureSigningKeys(slug);
-  const created = await core.accounts.createAccount({
-    tenant: tenant.slug,
-    defaultCountry: tenant.defaultCountry,
-    emails: [process.env.BENCH_IDENTIFIER ?? 'bench@example.com'],
-    password: process.env.BENCH_PASSWORD ?? 'bench-password',
-    name: 'Bench Mark',
-    verified: true,
-  });
-  // identifier.taken: an earlier server on this database created it.
-  if (!created.ok && created.error !== 'identifier.taken') {
-    throw new Error(`could not create the bench account: ${created.error}`);
+  const identifiers = JSON.parse(process.env.BENCH_IDENTIFIERS ?? '["bench@example.com"]') as string[];
+  for (const email of identifiers) {
+    const created = await core.accounts.createAccount({
+      tenant: tenant.slug,
+      defaultCountry: tenant.defaultCountry,
+      emails: [email],
+      password: process.env.BENCH_PASSWORD ?? 'bench-password',
+      name: 'Bench Mark',
+      verified: true,
+    });
+    // identifier.taken: an earlier server on this database created it.
+    if (!created.ok && created.error !== 'identifier.taken') {
+      throw new Error(`could not create the bench account ${email}: ${created.error}`);
+    }
   }
   await createPhoneAccounts(core);
 }

@@ -190,7 +190,7 @@ for (const backend of BACKENDS) {
       assert.equal(await take(), undefined, 'the 6th guess');
       assert.equal(await take(), 2, 'then 2 s');
       assert.equal(await core.throttle.take('other', keys), undefined, 'another tenant counts apart');
-      await core.throttle.forget('acme', keys);
+      await core.throttle.giveBack('acme', [], keys);
       for (let i = 1; i <= 5; i++) assert.equal(await take(), undefined, `forgotten: free guess ${i} again`);
 
       clock.advance(61 * MINUTE);
@@ -220,6 +220,28 @@ for (const backend of BACKENDS) {
         answers.filter((a) => a !== undefined),
         Array(15).fill(1),
       );
+    });
+
+    // The bench found this: logins from one address all give their tries back, yet on
+    // PostgreSQL the count crept up until the address waited (a give-back landed between a
+    // take's read and its write, and was lost).
+    test('ASVS 6.3.1: right guesses made at the same moment all give their tries back', async () => {
+      const keys: ThrottleKey[] = ['ip:192.0.2.77'];
+      await Promise.all(
+        Array.from({ length: 15 }, async () => {
+          for (let i = 0; i < 4; i++) {
+            assert.equal(await core.throttle.take('acme', keys), undefined, 'never more than 15 in flight');
+            await core.throttle.giveBack('acme', keys);
+          }
+        }),
+      );
+      for (let i = 1; i <= 20; i++)
+        assert.equal(
+          await core.throttle.take('acme', keys),
+          undefined,
+          `free guess ${i}: nothing was left over`,
+        );
+      assert.equal(await core.throttle.take('acme', keys), 1);
     });
 
     test('ASVS 6.6.3: an IP address waits from its 20th failure, at most 15 minutes', async () => {

@@ -35,9 +35,8 @@ export interface ThrottleService {
    * try back with `giveBack`; one that was wrong is already counted.
    */
   take(tenant: string, keys: ThrottleKey[]): Promise<number | undefined>;
-  giveBack(tenant: string, keys: ThrottleKey[]): Promise<void>;
-  /** Forgets the keys' failures (a right password forgets the identifier's). */
-  forget(tenant: string, keys: ThrottleKey[]): Promise<void>;
+  /** Gives `keys` their tries back and forgets the failures of `forget` (a right password's identifier). */
+  giveBack(tenant: string, keys: ThrottleKey[], forget?: ThrottleKey[]): Promise<void>;
   /** Consecutive wrong passwords of an account. */
   accountFailures(tenant: string, accountId: string): Promise<number>;
   accountFailed(tenant: string, accountId: string | undefined): Promise<void>;
@@ -65,8 +64,7 @@ export function createThrottleService(deps: {
       );
       return wait === undefined ? undefined : Math.ceil(wait / 1000);
     },
-    giveBack: (tenant, keys) => limits.giveBackGuess(tenant, keys, clock.now()),
-    forget: (tenant, keys) => limits.clearGuessFailures(tenant, keys),
+    giveBack: (tenant, keys, forget) => limits.giveBackGuess(tenant, keys, forget),
     async accountFailures(tenant, accountId) {
       const [row] = await repos.throttles.find(tenant, [`account:${accountId}`]);
       return row?.failures ?? 0;

@@ -175,8 +175,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     }
     // A success forgets the identifier's failures, not the address's: one's own account must
     // not reset the count of guesses at others'. The address gets back the try this one took.
-    await kit.throttle.forget(runtime.slug, [keys[0]!]);
-    await kit.throttle.giveBack(runtime.slug, [keys[1]!]);
+    await kit.throttle.giveBack(runtime.slug, [keys[1]!], [keys[0]!]);
     const { accountId, toVerify } = result.value;
     if (toVerify) {
       const sent = await codeJourneys.startVerification(request, reply, journey, {

@@ -56,12 +56,12 @@ export interface LimitStore {
    */
   takeGuess(tenant: string, keys: GuessKey[], now: number, rule: GuessRule): Promise<number | undefined>;
   /**
-   * The guesses were not wrong (right, or not a guess at all): each key gets its try back, one
-   * failure less, and no wait from it.
+   * The guesses were not wrong (right, or not a guess at all): each of `keys` gets its try back,
+   * one failure less, and no wait from it (no wait at all, not one ending now: a take that read
+   * the clock a moment before would see the rest of this "now" as a wait). The failures of the
+   * `forget` keys are forgotten (the identifier after a right password). One change.
    */
-  giveBackGuess(tenant: string, keys: string[], now: number): Promise<void>;
-  /** Forgets the keys' failures (the identifier after a right password). */
-  clearGuessFailures(tenant: string, keys: string[]): Promise<void>;
+  giveBackGuess(tenant: string, keys: string[], forget?: string[]): Promise<void>;
   /** Fails with a clear message when the backend cannot be reached (checked at start-up). */
   connect(): Promise<void>;
   close(): Promise<void>;
@@ -86,8 +86,7 @@ export function createDatabaseLimitStore(repos: {
       ),
     returnCodePlace: (tenant, _counters, id) => repos.places.giveBack(tenant, id),
     takeGuess: (tenant, keys, now, rule) => repos.throttles.takeGuess(tenant, keys, now, rule),
-    giveBackGuess: (tenant, keys, now) => repos.throttles.giveBack(tenant, keys, now),
-    clearGuessFailures: (tenant, keys) => repos.throttles.clear(tenant, keys),
+    giveBackGuess: (tenant, keys, forget) => repos.throttles.giveBack(tenant, keys, forget),
     connect: async () => {},
     close: async () => {},
   };

@@ -53,19 +53,21 @@ for i, key in ipairs(KEYS) do
   local over = counts[i] - tonumber(ARGV[5 + i])
   local w = 0
   if over >= 0 then w = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ over) end
-  redis.call('HSET', key, 'failures', counts[i], 'last', ARGV[1], 'blocked', string.format('%.0f', now + w))
+  local blocked = 0
+  if w > 0 then blocked = now + w end
+  redis.call('HSET', key, 'failures', counts[i], 'last', ARGV[1], 'blocked', string.format('%.0f', blocked))
   redis.call('PEXPIRE', key, math.max(tonumber(ARGV[5]), w))
 end
 return 0`;
 
-// KEYS: the guess keys' hashes. ARGV: now. One failure less and no wait; a hash at 0 goes.
+// KEYS: the hashes of the keys to forget, then of those given a try back; ARGV[1]: how many to
+// forget. Forgotten hashes go; the others count one failure less with no wait (at 0 they go).
 const GIVE_BACK_GUESS = `
-for _, key in ipairs(KEYS) do
+local forget = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
   local failures = tonumber(redis.call('HGET', key, 'failures'))
-  if failures then
-    if failures <= 1 then redis.call('DEL', key)
-    else redis.call('HSET', key, 'failures', failures - 1, 'blocked', ARGV[1]) end
-  end
+  if i <= forget or (failures and failures <= 1) then redis.call('DEL', key)
+  elseif failures then redis.call('HSET', key, 'failures', failures - 1, 'blocked', 0) end
 end
 return 0`;
 
@@ -143,12 +145,9 @@ export function createRedisLimitStore(
       );
       return wait > 0 ? wait : undefined;
     },
-    async giveBackGuess(tenant, keys, now) {
-      if (keys.length === 0) return;
-      await redis.giveBackGuess(keys.length, ...keys.map((key) => throttleKey(tenant, key)), now);
-    },
-    async clearGuessFailures(tenant, keys) {
-      if (keys.length > 0) await redis.del(...keys.map((key) => throttleKey(tenant, key)));
+    async giveBackGuess(tenant, keys, forget = []) {
+      const all = [...forget, ...keys].map((key) => throttleKey(tenant, key));
+      if (all.length > 0) await redis.giveBackGuess(all.length, ...all, forget.length);
     },
     async connect() {
       try {

@@ -31,13 +31,24 @@ export interface ThrottleRepository {
    * on the same key queue (SQLite's write lock; an advisory lock per key on PostgreSQL).
    */
   takeGuess(tenant: string, keys: GuessKey[], now: number, rule: GuessRule): Promise<number | undefined>;
-  /** LimitStore.giveBackGuess: one failure less and no wait; a row at 0 goes. */
-  giveBack(tenant: string, keys: string[], now: number): Promise<void>;
+  /** LimitStore.giveBackGuess: one failure less and no wait (a row at 0 goes); `forget`'s rows go. */
+  giveBack(tenant: string, keys: string[], forget?: string[]): Promise<void>;
   /** Deletes every tenant's `id:` and `ip:` rows whose last failure is before `before`; never `account:` rows. */
   deleteIdleGuessKeys(before: number): Promise<number>;
 }
 
 export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect): ThrottleRepository {
+  /**
+   * Every change to a guess key's row happens under this lock, held to the end of the
+   * transaction: takeGuess reads a count and writes the next, and a give-back or a forget
+   * between the two would be lost (PostgreSQL; SQLite's transactions hold its write lock).
+   */
+  async function lockKeys(trx: Kysely<Database>, tenant: string, keys: string[]): Promise<void> {
+    if (dialect !== 'postgres') return;
+    for (const key of keys.map((k) => `${tenant}\n${k}`).sort())
+      await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 1))`.execute(trx);
+  }
+
   return {
     async find(tenant, keys) {
       if (keys.length === 0) return [];
@@ -74,19 +85,23 @@ export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect)
     },
     async clear(tenant, keys) {
       if (keys.length === 0) return;
-      await db
-        .deleteFrom('login_throttles')
-        .where('tenant_slug', '=', tenant)
-        .where('key', 'in', keys)
-        .execute();
+      await db.transaction().execute(async (trx) => {
+        await lockKeys(trx, tenant, keys);
+        await trx
+          .deleteFrom('login_throttles')
+          .where('tenant_slug', '=', tenant)
+          .where('key', 'in', keys)
+          .execute();
+      });
     },
     takeGuess(tenant, keys, now, rule) {
       if (keys.length === 0) return Promise.resolve(undefined);
       return db.transaction().execute(async (trx) => {
-        if (dialect === 'postgres') {
-          for (const key of keys.map((k) => `${tenant}\n${k.key}`).sort())
-            await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 1))`.execute(trx);
-        }
+        await lockKeys(
+          trx,
+          tenant,
+          keys.map((k) => k.key),
+        );
         const rows = await trx
           .selectFrom('login_throttles')
           .select(['key', 'failures', 'last_failure_at', 'blocked_until'])
@@ -102,36 +117,56 @@ export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect)
         );
         const wait = Math.max(0, ...[...recent.values()].map((r) => r.blocked_until - now));
         if (wait > 0) return wait;
-        for (const { key, free } of keys) {
-          const failures = (recent.get(key)?.failures ?? 0) + 1;
-          const values = {
-            failures,
-            last_failure_at: now,
-            blocked_until: now + guessWait(rule, free, failures),
-          };
-          await trx
-            .insertInto('login_throttles')
-            .values({ tenant_slug: tenant, key, ...values })
-            .onConflict((oc) => oc.columns(['tenant_slug', 'key']).doUpdateSet(values))
-            .execute();
-        }
+        await trx
+          .insertInto('login_throttles')
+          .values(
+            keys.map(({ key, free }) => {
+              const failures = (recent.get(key)?.failures ?? 0) + 1;
+              const next = guessWait(rule, free, failures);
+              // No wait is 0, not "until now": another request's clock may read a moment earlier.
+              return {
+                tenant_slug: tenant,
+                key,
+                failures,
+                last_failure_at: now,
+                blocked_until: next > 0 ? now + next : 0,
+              };
+            }),
+          )
+          .onConflict((oc) =>
+            oc.columns(['tenant_slug', 'key']).doUpdateSet((eb) => ({
+              failures: eb.ref('excluded.failures'),
+              last_failure_at: eb.ref('excluded.last_failure_at'),
+              blocked_until: eb.ref('excluded.blocked_until'),
+            })),
+          )
+          .execute();
         return undefined;
       });
     },
-    async giveBack(tenant, keys, now) {
-      if (keys.length === 0) return;
-      await db
-        .updateTable('login_throttles')
-        .set({ failures: sql<number>`failures - 1`, blocked_until: now })
-        .where('tenant_slug', '=', tenant)
-        .where('key', 'in', keys)
-        .execute();
-      await db
-        .deleteFrom('login_throttles')
-        .where('tenant_slug', '=', tenant)
-        .where('key', 'in', keys)
-        .where('failures', '<=', 0)
-        .execute();
+    async giveBack(tenant, keys, forget = []) {
+      if (keys.length === 0 && forget.length === 0) return;
+      await db.transaction().execute(async (trx) => {
+        await lockKeys(trx, tenant, [...keys, ...forget]);
+        // Forgotten keys, and keys whose one failure is given back, go; the others count one less.
+        await trx
+          .deleteFrom('login_throttles')
+          .where('tenant_slug', '=', tenant)
+          .where((eb) =>
+            eb.or([
+              ...(forget.length ? [eb('key', 'in', forget)] : []),
+              ...(keys.length ? [eb.and([eb('key', 'in', keys), eb('failures', '<=', 1)])] : []),
+            ]),
+          )
+          .execute();
+        if (keys.length === 0) return;
+        await trx
+          .updateTable('login_throttles')
+          .set({ failures: sql<number>`failures - 1`, blocked_until: 0 })
+          .where('tenant_slug', '=', tenant)
+          .where('key', 'in', keys)
+          .execute();
+      });
     },
     async deleteIdleGuessKeys(before) {
       const result = await db
