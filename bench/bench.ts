@@ -8,7 +8,8 @@
 //      the server idles);
 //   2. complete password logins over HTTP: authorize (confidential first-party client, PKCE S256)
 //      → hosted login page → POST the form → redirect with the code → token endpoint
-//      (client_secret_basic + code_verifier) → an id_token;
+//      (client_secret_basic + code_verifier) → an id_token; by twice as many people as there
+//      are loops, in turn (one person's logins at once would be a burst of guesses);
 //   3. refresh-token grants, each loop redeeming its own rotating refresh token;
 //   4. codes sent per second through the SMS webhook: complete "Forgot your password?" journeys
 //      (authorize → login page → /forgot → POST the number → POST /forgot/send → 303 → the code
