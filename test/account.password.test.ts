@@ -2,8 +2,9 @@
 // PostgreSQL, with a real SMTP server for the notice, openid-client for refresh tokens and a
 // relying party's back-channel logout endpoint.
 // Cites: ASVS 6.2.3 (a change needs the current password), 6.3.7 (notify after a change),
-// 7.4.3 (option to end the other sessions; their grants and tokens die with them, this one's
-// live on), back-channel logout (logout token for each ended session), 6.2.4 (policy).
+// 6.3.1 (guesses at the current password throttled), 7.4.3 (option to end the other sessions;
+// their grants and tokens die with them, this one's live on), back-channel logout (logout token
+// for each ended session), 6.2.4 (policy).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
@@ -165,6 +166,34 @@ for (const kind of databaseKinds) {
       assert.match(notice.subject, /was changed/);
 
       assert.equal(await passwordWorks(email, old), false);
+      assert.ok(await passwordWorks(email, fresh));
+    });
+
+    test('ASVS 6.3.1: guessing the current password is throttled: 5 wrong, then 429 and Retry-After; after the wait the right one works', async () => {
+      const email = 'guessed@example.com';
+      const old = randomPassword();
+      await account(email, old);
+      const here = new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
+      await logIn(here, email, old);
+      for (let i = 1; i <= 5; i++) {
+        const wrong = await change(here, {
+          current_password: `guess-number-${i}`,
+          password: randomPassword(),
+        });
+        assert.equal(wrong.status, 401, `guess ${i}`);
+      }
+      const refused = await change(here, { current_password: old, password: randomPassword() });
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get('retry-after'), '1');
+      assert.equal(
+        alertText(refused),
+        'Too many wrong passwords. For your security, wait 1 seconds before you try again, or log out and choose "Forgot your password?".',
+      );
+      assert.ok(await passwordWorks(email, old), 'the refused try changed nothing');
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const fresh = randomPassword();
+      const done = await change(here, { current_password: old, password: fresh });
+      assert.equal(done.status, 200);
       assert.ok(await passwordWorks(email, fresh));
     });
 

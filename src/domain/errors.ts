@@ -45,6 +45,7 @@ export const ERROR_CODES = [
   'code.throttled',
   'account.login_required',
   'account.wrong_password',
+  'account.throttled',
   'server.unexpected',
 ] as const;
 

@@ -9,6 +9,7 @@ import type { ErrorCode } from '../domain/errors.js';
 import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
+import type { ThrottleKey, ThrottleService } from '../domain/throttle.js';
 import type { TenantRegistry, TenantRuntime } from '../oidc/registry.js';
 import {
   buildPageContext,
@@ -18,7 +19,7 @@ import {
 } from '../server/http-context.js';
 import { renderChangePasswordPage, renderPasswordChangedPage } from '../ui/journey-pages.js';
 import { passwordField } from './codes.js';
-import type { SendErrorPage } from './kit.js';
+import { type SendErrorPage, waitText } from './kit.js';
 import type { NewPasswordStep } from './new-password.js';
 
 export interface AccountPageDeps {
@@ -29,6 +30,7 @@ export interface AccountPageDeps {
   setNewPassword: NewPasswordStep;
   production: boolean;
   sendErrorPage: SendErrorPage;
+  throttle: ThrottleService;
 }
 
 type Params = { tenant: string };
@@ -104,9 +106,22 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
       return sendErrorPage(request, reply, 403, 'request.csrf', runtime.settings);
     }
     const current = typeof body.current_password === 'string' ? body.current_password : '';
+    // Guessing the current password from a taken-over session is throttled as guessing at the
+    // login page is (ASVS 6.3.1): per account and per address, the try taken before the check.
+    const keys: ThrottleKey[] = [`id:account/${accountId}`, `ip:${request.ip}`];
+    const wait = await deps.throttle.take(runtime.slug, keys);
+    if (wait) {
+      reply.header('retry-after', String(wait));
+      const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
+      return show(request, reply, runtime, uid, 429, {
+        error: 'account.throttled',
+        errorVars: { wait: waitText(page, wait) },
+      });
+    }
     if (!(await accounts.verifyPassword(runtime.slug, accountId, current))) {
       return show(request, reply, runtime, uid, 401, { error: 'account.wrong_password' });
     }
+    await deps.throttle.giveBack(runtime.slug, [keys[1]!], [keys[0]!]);
     const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
     const changed = await deps.setNewPassword({
       tenant: runtime.settings,

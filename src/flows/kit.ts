@@ -132,12 +132,6 @@ export function createJourneyKit(deps: KitDeps) {
   const rememberLanguage = (request: FastifyRequest, reply: FastifyReply) =>
     rememberLanguageChoice(request, reply, deps.production);
 
-  /** "30 seconds" or "2 minutes", in the page's language. */
-  const waitText = (page: PageContext, seconds: number) =>
-    seconds < 90
-      ? page.t('time.seconds', { n: String(seconds) })
-      : page.t('time.minutes', { n: String(Math.ceil(seconds / 60)) });
-
   /**
    * Guess throttling (ASVS 6.3.1): takes a guess on these keys before it is checked, or answers
    * the seconds to wait, with Retry-After set (undefined when the request may go on). A guess
@@ -167,3 +161,10 @@ export function createJourneyKit(deps: KitDeps) {
 }
 
 export type JourneyKit = ReturnType<typeof createJourneyKit>;
+
+/** "30 seconds" or "2 minutes", in the page's language. */
+export function waitText(page: PageContext, seconds: number): string {
+  return seconds < 90
+    ? page.t('time.seconds', { n: String(seconds) })
+    : page.t('time.minutes', { n: String(Math.ceil(seconds / 60)) });
+}

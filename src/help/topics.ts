@@ -637,6 +637,7 @@ export const HELP_FOR_ERROR: Partial<Record<ErrorCode, TopicSlug>> = {
   'login.throttled': 'login-problems',
   'login.locked': 'forgot-password',
   'account.wrong_password': 'forgot-password',
+  'account.throttled': 'forgot-password',
   'delivery.failed_email': 'code-not-sent',
   'delivery.failed_sms': 'code-not-sent',
   'password.missing': 'password-rules',

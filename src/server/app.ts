@@ -161,6 +161,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       setNewPassword,
       production,
       sendErrorPage,
+      throttle: deps.throttle,
     });
     registerRecovery(pages, {
       kit,

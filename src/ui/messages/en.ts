@@ -180,6 +180,8 @@ export const en = {
   'account.login_required':
     'You are not logged in here. Log in at the service you use, then come back to this page.',
   'account.wrong_password': 'Your current password is not right. Check it and try again.',
+  'account.throttled':
+    'Too many wrong passwords. For your security, wait {wait} before you try again, or log out and choose "Forgot your password?".',
   'demo.title': 'vakt demo',
   'demo.lead':
     'Two demo services share one login. Log in to one, then open the other: you are already logged in.',

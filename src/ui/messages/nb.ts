@@ -183,6 +183,8 @@ export const nb: Record<MessageKey, string> = {
   'account.login_required':
     'Du er ikke logget inn her. Logg inn hos tjenesten du bruker, og kom så tilbake til denne siden.',
   'account.wrong_password': 'Det nåværende passordet er ikke riktig. Sjekk det og prøv igjen.',
+  'account.throttled':
+    'For mange feil passord. Av sikkerhetshensyn må du vente {wait} før du prøver igjen, eller logge ut og velge «Glemt passordet?».',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'To demotjenester deler én innlogging. Logg inn på den ene, og åpne så den andre: du er allerede innlogget.',

@@ -187,6 +187,8 @@ export const sv: Record<MessageKey, string> = {
   'account.login_required':
     'Du är inte inloggad här. Logga in hos tjänsten du använder och kom sedan tillbaka till den här sidan.',
   'account.wrong_password': 'Ditt nuvarande lösenord stämmer inte. Kontrollera det och försök igen.',
+  'account.throttled':
+    'För många felaktiga lösenord. Av säkerhetsskäl måste du vänta {wait} innan du försöker igen, eller logga ut och välja ”Glömt lösenordet?”.',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'Två demotjänster delar en inloggning. Logga in på den ena och öppna sedan den andra: du är redan inloggad.',
