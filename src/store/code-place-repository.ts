@@ -2,8 +2,8 @@
 // The check and the taking are one transaction, and processes asking for the same counter queue
 // for it: SQLite's transactions take its one write lock first (database.ts), and PostgreSQL
 // takes a transaction-scoped advisory lock per counter, in one order, so none deadlock.
-import { type Kysely, sql } from 'kysely';
-import type { Dialect } from './database.js';
+import type { Kysely } from 'kysely';
+import { type Dialect, LOCK_SPACE, lockForTransaction } from './database.js';
 import type { CodePlaceTable, Database } from './schema.js';
 
 export interface CodePlaceCounter {
@@ -38,11 +38,12 @@ export function createCodePlaceRepository(db: Kysely<Database>, dialect: Dialect
       const full = await longestWait(db, tenant, counters, now);
       if (full !== undefined) return full;
       return db.transaction().execute(async (trx) => {
-        if (dialect === 'postgres') {
-          const keys = counters.map((c) => `${tenant}\n${c.scope}\n${c.value}`).sort();
-          for (const key of keys)
-            await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
-        }
+        await lockForTransaction(
+          trx,
+          dialect,
+          LOCK_SPACE.codePlaces,
+          counters.map((c) => `${tenant}\n${c.scope}\n${c.value}`),
+        );
         const wait = await longestWait(trx, tenant, counters, now);
         if (wait !== undefined) return wait;
         if (counters.length > 0) {

@@ -12,6 +12,7 @@ import {
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  sql,
 } from 'kysely';
 import pg from 'pg';
 import type { Database as Tables } from './schema.js';
@@ -35,6 +36,25 @@ export interface StoreOptions {
    * server), see sqlite-checkpoints.ts; `quietSeconds` (tests) overrides when it stops.
    */
   backgroundCheckpoints?: boolean | { quietSeconds: number } | undefined;
+}
+
+/** What a lock taken by `lockForTransaction` is about; the same key in two spaces never meets. */
+export const LOCK_SPACE = { codePlaces: 0, guessKeys: 1 } as const;
+
+/**
+ * Holds `keys` until the transaction `trx` ends: another transaction asking for one of them
+ * waits. PostgreSQL takes an advisory lock per key, in sorted order so two transactions never
+ * wait for each other; SQLite needs none, as its transactions take its one write lock first.
+ */
+export async function lockForTransaction(
+  trx: Kysely<Tables>,
+  dialect: Dialect,
+  space: (typeof LOCK_SPACE)[keyof typeof LOCK_SPACE],
+  keys: string[],
+): Promise<void> {
+  if (dialect !== 'postgres') return;
+  for (const key of [...new Set(keys)].sort())
+    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, ${space}))`.execute(trx);
 }
 
 export function openStore(url: string, options: StoreOptions = {}): Store {

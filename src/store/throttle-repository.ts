@@ -1,7 +1,7 @@
 // Counters of consecutive failures, one row per tenant and key, raised in one statement
 // (insert … on conflict do update) so that concurrent failures are all counted.
 import { type Kysely, sql } from 'kysely';
-import type { Dialect } from './database.js';
+import { type Dialect, LOCK_SPACE, lockForTransaction } from './database.js';
 import { type GuessKey, type GuessRule, guessWait } from './limit-store.js';
 import type { Database } from './schema.js';
 
@@ -43,11 +43,13 @@ export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect)
    * transaction: takeGuess reads a count and writes the next, and a give-back or a forget
    * between the two would be lost (PostgreSQL; SQLite's transactions hold its write lock).
    */
-  async function lockKeys(trx: Kysely<Database>, tenant: string, keys: string[]): Promise<void> {
-    if (dialect !== 'postgres') return;
-    for (const key of keys.map((k) => `${tenant}\n${k}`).sort())
-      await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 1))`.execute(trx);
-  }
+  const lockKeys = (trx: Kysely<Database>, tenant: string, keys: string[]) =>
+    lockForTransaction(
+      trx,
+      dialect,
+      LOCK_SPACE.guessKeys,
+      keys.map((k) => `${tenant}\n${k}`),
+    );
 
   return {
     async find(tenant, keys) {
