@@ -32,6 +32,7 @@ const ALL_MIGRATIONS = [
   '0003_code_limits',
   '0004_login_throttles',
   '0005_code_places',
+  '0006_oidc_partial_indexes',
 ];
 
 for (const kind of databaseKinds) {
