@@ -491,6 +491,49 @@ for (const kind of databaseKinds) {
       );
     });
 
+    // On SQLite a precompiled query skips Kysely's connection queue when no transaction is open.
+    // While one is open it must wait for it: run inside it, a rollback would take it along.
+    test("a precompiled write made while another transaction is open outlives that transaction's rollback", async () => {
+      const { db } = store;
+      const addTenant = precompile<{ slug: string; settings: string; at: number }>(
+        db,
+        ['slug', 'settings', 'at'],
+        (a) =>
+          db.insertInto('tenants').values({
+            slug: a.slug,
+            display_name: a.slug,
+            settings: a.settings,
+            created_at: a.at,
+            updated_at: a.at,
+          }),
+      );
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const rolledBack = db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('tenants')
+          .values({ slug: 'rolled-back', display_name: 'x', settings: '{}', created_at: T, updated_at: T })
+          .execute();
+        entered();
+        await released;
+        throw new Error('roll back');
+      });
+      await inside;
+      const kept = addTenant({ slug: 'kept-apart', settings: '{}', at: T });
+      release();
+      await assert.rejects(rolledBack, /roll back/);
+      await kept;
+      const slugs = (await repos.tenants.listTenants()).map((t) => t.slug);
+      assert.ok(slugs.includes('kept-apart'), 'the write outside the transaction stays');
+      assert.ok(!slugs.includes('rolled-back'), 'the transaction was rolled back');
+    });
+
     describe('oidc models', () => {
       const row = (
         tenantSlug: string,

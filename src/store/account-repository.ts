@@ -1,6 +1,7 @@
 // Accounts, their identifiers and their password credential.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { precompile } from './precompiled.js';
 import type { AccountTable, CredentialTable, Database, IdentifierTable } from './schema.js';
 
 export interface NewAccount {
@@ -48,6 +49,40 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 export function createAccountRepository(db: Kysely<Database>): AccountRepository {
+  // The lookups every login, token and UserInfo request makes, compiled once (precompiled.ts).
+  const accountById = precompile<{ tenant: string; id: string }>(db, ['tenant', 'id'], (a) =>
+    db.selectFrom('accounts').selectAll().where('tenant_slug', '=', a.tenant).where('id', '=', a.id),
+  );
+  type IdentifierKey = { tenant: string; kind: 'email' | 'phone'; value: string };
+  const identifierInActiveAccount = precompile<IdentifierKey>(db, ['tenant', 'kind', 'value'], (a) =>
+    db
+      .selectFrom('identifiers')
+      .innerJoin('accounts', 'accounts.id', 'identifiers.account_id')
+      .selectAll('identifiers')
+      .where('identifiers.tenant_slug', '=', a.tenant)
+      .where('identifiers.kind', '=', a.kind)
+      .where('identifiers.value', '=', a.value)
+      .where('accounts.status', '=', sql.lit('active')),
+  );
+  const identifiersOf = precompile<{ accountId: string }>(db, ['accountId'], (a) =>
+    db
+      .selectFrom('identifiers')
+      .selectAll()
+      .where('account_id', '=', a.accountId)
+      .orderBy('created_at')
+      .orderBy('id'),
+  );
+  const passwordOf = precompile<{ accountId: string }>(db, ['accountId'], (a) =>
+    db
+      .selectFrom('credentials')
+      .select('secret_hash')
+      .where('account_id', '=', a.accountId)
+      .where('kind', '=', sql.lit('password')),
+  );
+  const findIdentifier = async (tenant: string, kind: string, value: string) =>
+    (await identifierInActiveAccount({ tenant, kind: kind as IdentifierKey['kind'], value })).rows[0] as
+      | IdentifierTable
+      | undefined;
   return {
     async insertAccount({ account, identifiers, password }) {
       try {
@@ -63,36 +98,14 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
         throw error;
       }
     },
-    findAccountById: (tenant, id) =>
-      db
-        .selectFrom('accounts')
-        .selectAll()
-        .where('tenant_slug', '=', tenant)
-        .where('id', '=', id)
-        .executeTakeFirst(),
+    findAccountById: async (tenant, id) =>
+      (await accountById({ tenant, id })).rows[0] as AccountTable | undefined,
+    // An identifier is unique within a tenant, so its one row says whether it is verified.
     async findAccountIdByVerifiedIdentifier(tenant, kind, value) {
-      const row = await db
-        .selectFrom('identifiers')
-        .innerJoin('accounts', 'accounts.id', 'identifiers.account_id')
-        .select('identifiers.account_id')
-        .where('identifiers.tenant_slug', '=', tenant)
-        .where('identifiers.kind', '=', kind as 'email' | 'phone')
-        .where('identifiers.value', '=', value)
-        .where('identifiers.verified_at', 'is not', null)
-        .where('accounts.status', '=', 'active')
-        .executeTakeFirst();
-      return row?.account_id;
+      const row = await findIdentifier(tenant, kind, value);
+      return row?.verified_at != null ? row.account_id : undefined;
     },
-    findIdentifier: (tenant, kind, value) =>
-      db
-        .selectFrom('identifiers')
-        .innerJoin('accounts', 'accounts.id', 'identifiers.account_id')
-        .selectAll('identifiers')
-        .where('identifiers.tenant_slug', '=', tenant)
-        .where('identifiers.kind', '=', kind as 'email' | 'phone')
-        .where('identifiers.value', '=', value)
-        .where('accounts.status', '=', 'active')
-        .executeTakeFirst(),
+    findIdentifier,
     async markIdentifierVerified(identifierId, now) {
       await db
         .updateTable('identifiers')
@@ -117,21 +130,9 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
         throw error;
       }
     },
-    listIdentifiers: (accountId) =>
-      db
-        .selectFrom('identifiers')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute(),
+    listIdentifiers: async (accountId) => (await identifiersOf({ accountId })).rows as IdentifierTable[],
     async findPasswordHash(accountId) {
-      const row = await db
-        .selectFrom('credentials')
-        .select('secret_hash')
-        .where('account_id', '=', accountId)
-        .where('kind', '=', 'password')
-        .executeTakeFirst();
+      const row = (await passwordOf({ accountId })).rows[0] as { secret_hash: string } | undefined;
       return row?.secret_hash;
     },
     async updatePasswordHash(accountId, hash, now) {

@@ -15,6 +15,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
+import { directRunners } from './precompiled.js';
 import type { Database as Tables } from './schema.js';
 import { checkpointInBackground } from './sqlite-checkpoints.js';
 
@@ -81,8 +82,15 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
           typeof options.backgroundCheckpoints === 'object' ? options.backgroundCheckpoints : {},
         )
       : undefined;
-  const db = new Kysely<Tables>({
-    dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
+  const statements = withStatementCache(sqlite);
+  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
+  directRunners.set(db, (text, parameters) => {
+    if (sqlite.inTransaction) return undefined;
+    // As Kysely's SqliteConnection does it: readers return rows, writers what they changed.
+    const statement = statements.prepare(text);
+    if (statement.reader) return { rows: statement.all(parameters) };
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
   });
   return {
     db,

@@ -6,7 +6,20 @@
 // built once with a marker in place of each argument; the compiled SQL keeps the placeholders
 // and the markers say which argument goes where. It stays dialect-neutral: Kysely still writes
 // the SQL for the database it is given.
+//
+// On SQLite a precompiled query outside any transaction runs on the connection at once
+// (`directRunners`), skipping Kysely's connection queue: the statement is synchronous, so
+// nothing else runs on the connection meanwhile. While a transaction is open it queues behind
+// it as any Kysely query does, so it never becomes part of another request's transaction.
 import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+
+/**
+ * Runs a statement on the database's connection now and returns its result, or returns
+ * undefined when it must wait (a transaction is open): registered by openStore for SQLite.
+ */
+export type DirectRunner = (sql: string, parameters: readonly unknown[]) => QueryResult<unknown> | undefined;
+
+export const directRunners = new WeakMap<object, DirectRunner>();
 
 interface Compilable {
   compile(): CompiledQuery;
@@ -34,11 +47,9 @@ export function precompile<A extends Record<string, unknown>>(
   if (unused.length > 0) {
     throw new Error(`precompiled query does not take ${unused.join(', ')} as parameters: ${compiled.sql}`);
   }
-  return (args) =>
-    db.executeQuery(
-      CompiledQuery.raw(
-        compiled.sql,
-        slots.map((name) => args[name]),
-      ),
-    );
+  const direct = directRunners.get(db);
+  return async (args) => {
+    const parameters = slots.map((name) => args[name]);
+    return direct?.(compiled.sql, parameters) ?? db.executeQuery(CompiledQuery.raw(compiled.sql, parameters));
+  };
 }
