@@ -854,6 +854,15 @@ function describeProjection(r: DatabaseResult): void {
       `${db(refreshDbMs)} -> about ${fmt(1000 / (refreshMs + refreshDbMs), 0)}/s per core (one event loop uses one),` +
       ` ${fmt((CORES * 1000) / (refreshMs + refreshDbMs), 0)}/s if all ${CORES} served it`,
   );
+  // The logins target on this machine, as CPU: at 80% of the ceiling a login may cost 1/0.8 of
+  // an argon2id verify in all, so everything besides argon2id (the server's other work, a
+  // local PostgreSQL's and the load generator's, all on these cores) must fit in a quarter of it.
+  const clientMs = perOp(r.logins?.clientCpuMs, r.logins);
+  console.log(
+    `  logins at 80% of the ceiling leave ${fmt(argon2Ms * 0.25, 2)} ms of CPU per login besides argon2id for the` +
+      ` server, the database and the load generator together; this run spent ${fmt(loginMs - argon2Ms, 2)} ms` +
+      `${db(loginDbMs)} + ${fmt(clientMs, 2)} ms in the load generator`,
+  );
 }
 
 /** "refused: X ms CPU/request vs accepted: Y ms": the server's, and a local PostgreSQL's beside. */

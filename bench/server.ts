@@ -138,11 +138,12 @@ async function serve(): Promise<void> {
   if (!cluster.isWorker) await prepareDatabase(vakt);
   const url = await vakt.listen();
 
-  // Peak RSS is sampled: the kernel's lifetime maximum would include start-up.
+  // Peak RSS is sampled: the kernel's lifetime maximum would include start-up. Every 100 ms:
+  // at 25 ms it took 1.8% of the event loop's time in a CPU profile of the login load.
   let peakRss = 0;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  }, 25);
+  }, 100);
   let phase:
     | { start: number; cpu: NodeJS.CpuUsage; elu: ReturnType<typeof performance.eventLoopUtilization> }
     | undefined;
