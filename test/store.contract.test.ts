@@ -534,6 +534,44 @@ for (const kind of databaseKinds) {
       assert.ok(!slugs.includes('rolled-back'), 'the transaction was rolled back');
     });
 
+    // Precompiled queries are prepared statements (PostgreSQL: named, once per connection). A
+    // newer vakt's migration may add a column while an older process runs; its prepared
+    // `select *` must go on answering. PostgreSQL failed it with "cached plan must not change
+    // result type" before the fallback.
+    test('a precompiled select * still answers after another process adds a column to its table', async () => {
+      const fresh = await kind.create();
+      const running = openStore(fresh.url, { poolSize: 1 });
+      const upgrading = openStore(fresh.url, { poolSize: 1 });
+      try {
+        await migrateToLatest(running.db as unknown as Kysely<unknown>, running.dialect);
+        const models = createRepositories(running).oidcModels;
+        await createRepositories(running).tenants.upsertTenant(
+          { slug: 'upgrade', display_name: 'upgrade', settings: '{}', updated_at: T },
+          T,
+        );
+        const model: OidcModelTable = {
+          tenant_slug: 'upgrade',
+          model: 'Session',
+          id: 's1',
+          payload: '{"a":1}',
+          grant_id: null,
+          user_code: null,
+          uid: 'u1',
+          expires_at: null,
+          consumed_at: null,
+        };
+        await models.upsertModel(model);
+        assert.equal((await models.findModel('upgrade', 'Session', 's1', T))?.payload, '{"a":1}');
+        await sql`alter table oidc_models add column added_later text`.execute(upgrading.db);
+        assert.equal((await models.findModel('upgrade', 'Session', 's1', T))?.payload, '{"a":1}');
+        assert.equal((await models.findModelByUid('upgrade', 'Session', 'u1', T))?.id, 's1');
+      } finally {
+        await running.close();
+        await upgrading.close();
+        await fresh.drop();
+      }
+    });
+
     describe('oidc models', () => {
       const row = (
         tenantSlug: string,

@@ -1,5 +1,6 @@
 // Opens the database: SQLite (file, WAL, foreign keys on) by default, PostgreSQL when the URL
 // says so. Everything above this file is dialect-neutral Kysely.
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -9,13 +10,14 @@ import {
   type Driver,
   Kysely,
   PostgresDialect,
+  type QueryResult,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
   sql,
 } from 'kysely';
 import pg from 'pg';
-import { directRunners } from './precompiled.js';
+import { type DirectRunner, directRunners } from './precompiled.js';
 import type { Database as Tables } from './schema.js';
 import { checkpointInBackground } from './sqlite-checkpoints.js';
 
@@ -64,6 +66,7 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
     // A dropped connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    directRunners.set(db, preparedStatements(pool));
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   const file = url.replace(/^sqlite:(\/\/)?/, '');
@@ -99,6 +102,41 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
       await checkpoints?.stop();
       await db.destroy();
     },
+  };
+}
+
+// PostgreSQL parses and plans every unnamed query afresh. A named statement is prepared once
+// per connection: measured on a primary-key select, 85-100 us of PostgreSQL's CPU per query
+// became 30-36 us, and 58-107 us of this process's became 32-53 us.
+//
+// A prepared `select *` fails ("cached plan must not change result type", 0A000) once a newer
+// vakt's migration has added a column under a running older one; that call is run again
+// unnamed, and the older process keeps working (each such query costs two round trips) until
+// it is replaced.
+function preparedStatements(pool: pg.Pool): DirectRunner {
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = names.get(text);
+    if (!name) {
+      name = `vakt_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  const result = ({ command, rowCount, rows }: pg.QueryResult): QueryResult<unknown> => ({
+    rows: rows ?? [],
+    ...(['INSERT', 'UPDATE', 'DELETE', 'MERGE'].includes(command)
+      ? { numAffectedRows: BigInt(rowCount ?? 0) }
+      : {}),
+  });
+  return async (text, parameters) => {
+    const values = [...parameters];
+    try {
+      return result(await pool.query({ name: nameOf(text), text, values }));
+    } catch (error) {
+      if ((error as { code?: string }).code !== '0A000') throw error;
+      return result(await pool.query({ text, values }));
+    }
   };
 }
 

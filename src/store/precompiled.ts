@@ -7,17 +7,23 @@
 // and the markers say which argument goes where. It stays dialect-neutral: Kysely still writes
 // the SQL for the database it is given.
 //
-// On SQLite a precompiled query outside any transaction runs on the connection at once
-// (`directRunners`), skipping Kysely's connection queue: the statement is synchronous, so
-// nothing else runs on the connection meanwhile. While a transaction is open it queues behind
-// it as any Kysely query does, so it never becomes part of another request's transaction.
+// Each database may run precompiled queries its own faster way (`directRunners`, registered
+// by openStore):
+// - SQLite: outside any transaction the query runs on the connection at once, skipping
+//   Kysely's connection queue; the statement is synchronous, so nothing else runs on the
+//   connection meanwhile. While a transaction is open it queues behind it as any Kysely query
+//   does, so it never becomes part of another request's transaction.
+// - PostgreSQL: as a named prepared statement, parsed and planned once per connection.
 import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
 
 /**
- * Runs a statement on the database's connection now and returns its result, or returns
- * undefined when it must wait (a transaction is open): registered by openStore for SQLite.
+ * Runs a statement outside Kysely and returns its result, or returns undefined when Kysely
+ * must run it (on SQLite: a transaction is open).
  */
-export type DirectRunner = (sql: string, parameters: readonly unknown[]) => QueryResult<unknown> | undefined;
+export type DirectRunner = (
+  sql: string,
+  parameters: readonly unknown[],
+) => QueryResult<unknown> | Promise<QueryResult<unknown>> | undefined;
 
 export const directRunners = new WeakMap<object, DirectRunner>();
 
