@@ -1,7 +1,8 @@
 // Email over SMTP with nodemailer: one transport per distinct SMTP URL (tenants may have their
 // own server), and every send bounded by the delivery timeout so a hung server fails the code
 // instead of the page that is waiting for it.
-import nodemailer, { type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type { Transporter } from 'nodemailer';
 import type { ComposedEmail } from './messages.js';
 import type { EmailRoute } from './routing.js';
 import type { DeliveryResult } from './types.js';
@@ -12,6 +13,11 @@ export interface EmailSender {
   close(): void;
 }
 
+// Loaded at the first email, not at start: a server that sends none (SMS only, or idle) does
+// not hold it in memory.
+const require = createRequire(import.meta.url);
+const loadNodemailer = () => require('nodemailer') as typeof import('nodemailer');
+
 export function createEmailSender(options: { timeoutMs: number }): EmailSender {
   const { timeoutMs } = options;
   // Keyed by the whole URL: two tenants with the same server share one transport.
@@ -21,7 +27,7 @@ export function createEmailSender(options: { timeoutMs: number }): EmailSender {
     let transport = transports.get(smtpUrl);
     if (!transport) {
       // The URL gives host, port, TLS and credentials; the timeouts apply where it says nothing.
-      transport = nodemailer.createTransport({
+      transport = loadNodemailer().createTransport({
         url: smtpUrl,
         connectionTimeout: timeoutMs,
         greetingTimeout: timeoutMs,

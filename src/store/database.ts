@@ -2,6 +2,7 @@
 // says so. Everything above this file is dialect-neutral Kysely.
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
@@ -16,7 +17,7 @@ import {
   SqliteDriver,
   sql,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { type DirectRunner, directRunners } from './precompiled.js';
 import type { Database as Tables } from './schema.js';
 import { checkpointInBackground } from './sqlite-checkpoints.js';
@@ -29,8 +30,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-// bigint columns come back from pg as strings; our timestamps fit in a double.
-pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+// pg is loaded with the first PostgreSQL store, not at start: on SQLite it is not in memory.
+let pgModule: typeof pg | undefined;
+function loadPg(): typeof pg {
+  if (!pgModule) {
+    pgModule = createRequire(import.meta.url)('pg') as typeof pg;
+    // bigint columns come back from pg as strings; our timestamps fit in a double.
+    pgModule.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+  }
+  return pgModule;
+}
 
 export interface StoreOptions {
   poolSize?: number | undefined;
@@ -62,7 +71,7 @@ export async function lockForTransaction(
 
 export function openStore(url: string, options: StoreOptions = {}): Store {
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const pool = new (loadPg().Pool)({ connectionString: url, max: options.poolSize ?? 10 });
     // A dropped connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });

@@ -6,7 +6,8 @@
 // taken), and the guess counts, one hash per key. A code's place and a guess's try are both
 // taken atomically before the code is sent or the guess checked, and given back when the
 // delivery fails or the guess was right, as the database backend does.
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { ConfigError } from '../config/errors.js';
 import type { CodeCounter, LimitStore } from './limit-store.js';
 
@@ -83,7 +84,9 @@ export function createRedisLimitStore(
   options: { keyPrefix?: string; onError?: (error: Error) => void } = {},
 ): LimitStore {
   const prefix = options.keyPrefix ?? 'vakt:';
-  const redis = new Redis(url, {
+  // Loaded only when Redis is configured: it is not in memory otherwise.
+  const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  const redis = new RedisClient(url, {
     lazyConnect: true,
     // Fail closed, and at once, while Redis is away: a command is not queued but throws, the
     // request ends in the server's error handler (the localised "An error has occurred" page with
