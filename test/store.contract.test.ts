@@ -572,6 +572,41 @@ for (const kind of databaseKinds) {
       }
     });
 
+    // A pooler such as PgBouncer in transaction mode may give the next query another server
+    // connection, where the statement node-postgres prepared does not exist. DEALLOCATE ALL on
+    // the pool's one connection does the same to it.
+    test('a precompiled query still answers when its prepared statement is gone from the connection', {
+      skip: kind.name !== 'postgres' && 'only PostgreSQL prepares named statements',
+    }, async () => {
+      const fresh = await kind.create();
+      const single = openStore(fresh.url, { poolSize: 1 });
+      try {
+        await migrateToLatest(single.db as unknown as Kysely<unknown>, single.dialect);
+        const repositories = createRepositories(single);
+        await repositories.tenants.upsertTenant(
+          { slug: 'pooled', display_name: 'pooled', settings: '{}', updated_at: T },
+          T,
+        );
+        await repositories.oidcModels.upsertModel({
+          tenant_slug: 'pooled',
+          model: 'Session',
+          id: 's1',
+          payload: '{}',
+          grant_id: null,
+          user_code: null,
+          uid: 'u1',
+          expires_at: null,
+          consumed_at: null,
+        });
+        assert.equal((await repositories.oidcModels.findModel('pooled', 'Session', 's1', T))?.uid, 'u1');
+        await sql`deallocate all`.execute(single.db);
+        assert.equal((await repositories.oidcModels.findModel('pooled', 'Session', 's1', T))?.uid, 'u1');
+      } finally {
+        await single.close();
+        await fresh.drop();
+      }
+    });
+
     describe('oidc models', () => {
       const row = (
         tenantSlug: string,

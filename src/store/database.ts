@@ -118,10 +118,16 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
 // per connection: measured on a primary-key select, 85-100 us of PostgreSQL's CPU per query
 // became 30-36 us, and 58-107 us of this process's became 32-53 us.
 //
-// A prepared `select *` fails ("cached plan must not change result type", 0A000) once a newer
-// vakt's migration has added a column under a running older one; that call is run again
-// unnamed, and the older process keeps working (each such query costs two round trips) until
-// it is replaced.
+// A call whose prepared statement fails is run again unnamed, at the cost of a second round
+// trip, where the failure is about the statement and not the query:
+// - 0A000 "cached plan must not change result type": a newer vakt's migration added a column
+//   under a running older one's prepared `select *`; the older process keeps working until it
+//   is replaced;
+// - 26000 "prepared statement does not exist" and 42P05 "already exists": a pooler between
+//   vakt and PostgreSQL (PgBouncer in transaction mode before 1.21, or without
+//   max_prepared_statements) handed the connection's statements to another server connection.
+const RETRY_UNNAMED = new Set(['0A000', '26000', '42P05']);
+
 function preparedStatements(pool: pg.Pool): DirectRunner {
   const names = new Map<string, string>();
   const nameOf = (text: string) => {
@@ -143,7 +149,7 @@ function preparedStatements(pool: pg.Pool): DirectRunner {
     try {
       return result(await pool.query({ name: nameOf(text), text, values }));
     } catch (error) {
-      if ((error as { code?: string }).code !== '0A000') throw error;
+      if (!RETRY_UNNAMED.has((error as { code?: string }).code ?? '')) throw error;
       return result(await pool.query({ text, values }));
     }
   };
