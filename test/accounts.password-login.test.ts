@@ -116,6 +116,10 @@ for (const kind of databaseKinds) {
         error: 'identifier.email_invalid',
       });
       assert.deepEqual(await create({ phones: ['12'] }), { ok: false, error: 'identifier.phone_invalid' });
+      // Control characters are no part of an address (a NUL byte also broke PostgreSQL's text).
+      for (const email of ['ola\u0000@example.com', 'ola@exam\u0007ple.com', 'ola@example.c\u0000om']) {
+        assert.deepEqual(await create({ emails: [email] }), { ok: false, error: 'identifier.email_invalid' });
+      }
       assert.deepEqual(await create({ emails: [] }), { ok: false, error: 'request.invalid' });
       // A valid e-mail with an invalid phone: the whole account is refused.
       assert.deepEqual(await create({ emails: ['half@example.com'], phones: ['+47 123'] }), {

@@ -108,6 +108,26 @@ for (const kind of databaseKinds) {
       assert.equal(sequences[0], '401 401 401 401 401 429/1 401 429/2 401 429/4 401');
     });
 
+    // Text that is no identifier (here a password typed into the identifier field, with a NUL
+    // byte, which PostgreSQL's text refuses: this was a 500 there) is throttled as one is, and
+    // counted under a keyed hash of it: what a person typed is not stored as they typed it.
+    test('text that is no identifier is throttled like one, and its count does not store it as typed', async () => {
+      const typed = 'my-Secret-passw0rd\u0000';
+      clock.advance(24 * 60 * 60 * 1000); // the address's failures in the tests before are forgotten
+      const page = await loginPage('acme');
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await attempt(page, typed, 'wrong-password')).status);
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
+      const keys = (await running.vakt.store.db.selectFrom('login_throttles').select('key').execute()).map(
+        (row) => row.key,
+      );
+      assert.ok(
+        keys.some((key) => key.startsWith('id:typed/')),
+        keys.join(', '),
+      );
+      assert.ok(!keys.some((key) => key.toLowerCase().includes('secret-passw0rd')), keys.join(', '));
+    });
+
     // Each guess used to read the count, be checked, and only then be counted: thirty at the
     // same moment all found a count of 0, and all thirty were checked (measured before the fix).
     test('ASVS 6.3.1: thirty wrong passwords at the same moment for one identifier: 5 are checked, 25 wait', async () => {

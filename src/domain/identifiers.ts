@@ -11,7 +11,8 @@ export interface NormalisedIdentifier {
 }
 
 // Deliberately permissive (RFC 5321 local parts are wide); the code sent to it is the real check.
-const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@.]{2,}$/u;
+// No whitespace and no control characters (U+0000 and the rest of Unicode's Cc) anywhere.
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]+\.[^\s@.\p{Cc}]{2,}$/u;
 
 export function normaliseEmail(input: string): Result<string, 'identifier.email_invalid'> {
   const value = input.trim().normalize('NFC').toLowerCase();

@@ -146,10 +146,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     const { identifier, password, remember } = form.data;
     // Waits grow per typed identifier (known or not: no enumeration) and per IP address.
     const typed = normaliseIdentifier(identifier, runtime.settings.defaultCountry);
-    const keys: ThrottleKey[] = [
-      `id:${typed.ok ? typed.value.value : identifier.toLowerCase()}`,
-      `ip:${kit.ipOf(request)}`,
-    ];
+    const keys: ThrottleKey[] = [kit.typedIdentifierKey(typed, identifier), `ip:${kit.ipOf(request)}`];
     const wait = await kit.takeGuess(reply, journey, keys);
     if (wait) {
       return showLogin(request, reply, journey, 429, {

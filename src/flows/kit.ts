@@ -8,6 +8,7 @@
 // - finish: a 303 back to oidc-provider, so the browser does not resend a form (RFC 9700 4.12).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../domain/errors.js';
+import type { NormalisedIdentifier } from '../domain/identifiers.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/tenants.js';
 import type { ThrottleKey, ThrottleService } from '../domain/throttle.js';
@@ -125,6 +126,19 @@ export function createJourneyKit(deps: KitDeps) {
     return seeOther(reply, returnTo);
   }
 
+  /**
+   * The key guesses are counted by for what was typed as an identifier. An identifier counts as
+   * itself, normalised; text that is none (a typo, or a password typed into the wrong field) as
+   * a keyed hash of it, so it is not stored as typed, and nothing in it (a NUL byte, which
+   * PostgreSQL's text refuses) can break the statement that counts it.
+   */
+  function typedIdentifierKey(
+    typed: { ok: true; value: NormalisedIdentifier } | { ok: false },
+    text: string,
+  ): ThrottleKey {
+    return `id:${typed.ok ? typed.value.value : `typed/${deps.secrets.mac('throttle', text.toLowerCase())}`}`;
+  }
+
   /** A person's address for telling them where the code went: the IP of the request. */
   const ipOf = (request: FastifyRequest) => request.ip;
 
@@ -156,6 +170,7 @@ export function createJourneyKit(deps: KitDeps) {
     sendErrorPage,
     waitText,
     takeGuess,
+    typedIdentifierKey,
     throttle: deps.throttle,
   };
 }
