@@ -11,6 +11,11 @@ function toPayload(row: OidcModelTable | undefined): AdapterPayload | undefined 
   return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at / 1000) } : payload;
 }
 
+// Every id vakt and oidc-provider issue is URL-safe text. One with a NUL byte comes from a
+// request (a token, code or client id sent as garbage) and names nothing; PostgreSQL would
+// refuse it as a parameter, so it is answered here, as not found, on both databases.
+const unissued = (id: string) => id.includes('\u0000');
+
 export function createAdapterClass(tenant: string, repo: OidcModelRepository, clock: Clock) {
   return class VaktAdapter implements Adapter {
     constructor(readonly model: string) {}
@@ -30,26 +35,32 @@ export function createAdapterClass(tenant: string, repo: OidcModelRepository, cl
     }
 
     async find(id: string) {
+      if (unissued(id)) return undefined;
       return toPayload(await repo.findModel(tenant, this.model, id, clock.now()));
     }
 
     async findByUid(uid: string) {
+      if (unissued(uid)) return undefined;
       return toPayload(await repo.findModelByUid(tenant, this.model, uid, clock.now()));
     }
 
     async findByUserCode(userCode: string) {
+      if (unissued(userCode)) return undefined;
       return toPayload(await repo.findModelByUserCode(tenant, this.model, userCode, clock.now()));
     }
 
     async consume(id: string): Promise<void> {
+      if (unissued(id)) return;
       await repo.consumeModel(tenant, this.model, id, clock.now());
     }
 
     async destroy(id: string): Promise<void> {
+      if (unissued(id)) return;
       await repo.destroyModel(tenant, this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      if (unissued(grantId)) return;
       await repo.revokeModelsByGrantId(tenant, grantId);
     }
   };

@@ -69,6 +69,11 @@ export class UserAgent {
     }
   }
 
+  /** The Cookie header this agent would send to `url`. */
+  cookiesFor(url: string): string {
+    return this.cookieHeader(new URL(url));
+  }
+
   cookieNames(): string[] {
     return this.cookies.map((c) => c.name);
   }
