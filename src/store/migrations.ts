@@ -259,7 +259,9 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
         // interactions a grant: the rows without one no longer get an index entry. A token's
         // insert (two on every refresh) measured 60 us on SQLite with the full uid index, 45 us
         // with this one. `uid = ?` and `grant_id = ?` imply IS NOT NULL, so both databases
-        // still use the indexes for the lookups.
+        // still use the indexes for the lookups. On PostgreSQL the two builds hold writes to
+        // oidc_models (logins, tokens) until they finish: the migration's transaction rules out
+        // CREATE INDEX CONCURRENTLY. A large table makes that a pause of its own at upgrade.
         await db.schema.dropIndex('oidc_models_uid').execute();
         await db.schema
           .createIndex('oidc_models_uid')
@@ -329,7 +331,9 @@ async function isUpToDate(db: Kysely<unknown>, dialect: Dialect): Promise<boolea
 /**
  * Takes SQLite's write lock, waiting up to a minute (longer than any migration takes). The wait
  * polls with busy_timeout off: better-sqlite3's own busy wait would block this thread, and with
- * it anything else in the process that holds the lock.
+ * it anything else in the process that holds the lock. Meanwhile no transaction is open, so a
+ * precompiled query (precompiled.ts) would run on the connection at once, with that timeout of
+ * 0; none does, as a server migrates before it listens.
  */
 async function beginImmediate(connection: Kysely<unknown>): Promise<void> {
   const deadline = Date.now() + 60_000;
