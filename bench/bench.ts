@@ -10,20 +10,22 @@
 //      → hosted login page → POST the form → redirect with the code → token endpoint
 //      (client_secret_basic + code_verifier) → an id_token; by twice as many people as there
 //      are loops, in turn (one person's logins at once would be a burst of guesses);
-//   3. refresh-token grants, each loop redeeming its own rotating refresh token;
-//   4. codes sent per second through the SMS webhook: complete "Forgot your password?" journeys
+//   3. the same logins one at a time, the server accounting its CPU per request (authorize, login
+//      page, form POST, the redirect with the code, token): which step of a login costs what;
+//   4. refresh-token grants, each loop redeeming its own rotating refresh token;
+//   5. codes sent per second through the SMS webhook: complete "Forgot your password?" journeys
 //      (authorize → login page → /forgot → POST the number → POST /forgot/send → 303 → the code
 //      page) on a tenant whose code limits no phase reaches, each to the next of BENCH_SMS_ACCOUNTS
 //      accounts with a verified number (+4790000000, +4790000001, …). The SMS gateway is a real
 //      HTTP server in this process that answers 200 and counts; the messages it took must equal
 //      the sends the journeys saw (a mismatch prints ERROR);
-//   5. the cost of a refused request beside an accepted one, both POST /forgot/send alone from a
+//   6. the cost of a refused request beside an accepted one, both POST /forgot/send alone from a
 //      choice page each loop keeps: accepted on that tenant (a code written and delivered), then
 //      refused on a tenant that allows one code per number a day (after that one: 429 with
 //      Retry-After, which every answer must be). It prints "refused: X ms CPU/request vs
 //      accepted: Y ms" from the server's CPU per request, and warns if the gateway took anything
 //      during the refused phase: a refusal must neither hash nor deliver;
-//   6. the server's resident memory: idle after start (both as `tsx` and as `compiled`, see
+//   7. the server's resident memory: idle after start (both as `tsx` and as `compiled`, see
 //      Runtime below), peak under each load, and idle again after the load.
 //
 // The server runs in a child process (bench/server.ts) so the load generator neither distorts
@@ -37,7 +39,8 @@
 // BENCH_SERVER=tsx (put the load on the tsx server instead of the compiled one),
 // BENCH_WORKERS=N (serve from N cluster workers, as `vakt start --workers N`; figures are summed),
 // BENCH_SMS_ACCOUNTS (accounts with a phone number for the SMS journeys, default 1000),
-// BENCH_PHASES (which of logins,refresh,codes to run, default all three; for profiling one path).
+// BENCH_PHASES (which of logins,steps,refresh,codes to run, default all four; for profiling one
+// path).
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -96,7 +99,9 @@ const POSTGRES_URL =
   process.env.VAKT_TEST_POSTGRES_URL ??
   'postgres://postgres@127.0.0.1:5432/test';
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'logins,refresh,codes').split(',').map((s) => s.trim()));
+const PHASES = new Set(
+  (process.env.BENCH_PHASES ?? 'logins,steps,refresh,codes').split(',').map((s) => s.trim()),
+);
 const WORKERS = Math.floor(numberFromEnv('BENCH_WORKERS', 1, 1));
 // Load goes to the compiled server by default: it is what `vakt start` runs (an installed package
 // always; a checkout once `npm run build` has compiled the current sources, see bin/vakt.js).
@@ -166,6 +171,8 @@ interface Watch {
   server?: ServerProcess;
   /** Count the CPU of local `postgres` processes (Linux /proc) apart from other processes'. */
   postgres?: boolean;
+  /** Have the server account its CPU per request (one loop only: see RequestCpu). */
+  perRequest?: boolean;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -228,7 +235,7 @@ function othersCores(result: LoadResult): number {
 async function runLoops(
   loops: number,
   operation: (loop: number) => Promise<void>,
-  { server, postgres }: Watch = {},
+  { server, postgres, perRequest }: Watch = {},
 ): Promise<LoadResult> {
   const begin = performance.now();
   const windowStart = begin + WARMUP_SECONDS * 1000;
@@ -243,7 +250,7 @@ async function runLoops(
     | undefined;
   let serverStats: Promise<PhaseStats> | undefined;
   const startTimer = setTimeout(() => {
-    server?.tell({ type: 'phase-start' });
+    server?.tell({ type: 'phase-start', ...(perRequest ? { perRequest } : {}) });
     atStart = {
       client: process.cpuUsage(),
       machine: machineBusyMs(),
@@ -774,6 +781,8 @@ interface DatabaseResult {
   failed?: string;
   argon2?: LoadResult;
   logins?: LoadResult;
+  /** Password logins one at a time, with the server's CPU per request. */
+  loginSteps?: LoadResult;
   refresh?: LoadResult;
   /** Complete "forgot password → code by SMS" journeys; each sends one code. */
   smsJourneys?: LoadResult;
@@ -825,6 +834,34 @@ function describePhase(name: string, result: LoadResult): void {
       `    ${''.padEnd(16)} WARNING: other processes used ${fmt(othersCores(result), 2)} cores during this phase; its rate is understated`,
     );
   }
+}
+
+/**
+ * The server's CPU per login, request by request, from a phase of one loop: each kind's CPU
+ * per login (its sum over the logins that reached the token endpoint), and what no request
+ * held (HTTP parsing before the request event, timers, garbage collection between requests).
+ */
+function describeLoginSteps(r: LoadResult, argon2: LoadResult | undefined): void {
+  const requests = r.server?.requests;
+  const logins = requests?.['POST /token']?.count;
+  if (!requests || !logins) return;
+  const perLogin = (cpuMs: number) => cpuMs / logins;
+  let held = 0;
+  for (const [kind, { count, cpuMs }] of Object.entries(requests).sort((a, b) => b[1].cpuMs - a[1].cpuMs)) {
+    held += cpuMs;
+    const note =
+      kind === 'POST /interaction/:id/login' && argon2
+        ? ` (argon2id verify: ${fmt(perOp(argon2.clientCpuMs, argon2), 2)} ms)`
+        : '';
+    console.log(
+      `    ${''.padEnd(16)}   ${kind.padEnd(32)} ${fmt(count / logins, 2)}/login  ${fmt(perLogin(cpuMs), 2).padStart(6)} ms/login${note}`,
+    );
+  }
+  const total = r.server!.cpuMs;
+  console.log(
+    `    ${''.padEnd(16)}   ${'outside requests'.padEnd(32)} ${''.padEnd(7)} ${fmt(perLogin(total - held), 2).padStart(6)} ms/login` +
+      ` (of ${fmt(perLogin(total), 2)} ms/login in all, over the ${logins} logins that reached the token endpoint)`,
+  );
 }
 
 /**
@@ -1087,6 +1124,15 @@ async function benchDatabase(
         watch,
       );
       describePhase('password logins', result.logins);
+    }
+    if (PHASES.has('steps')) {
+      result.loginSteps = await runLoops(
+        1,
+        () => passwordLogin(endpoints, { scope: 'openid' }).then(() => {}),
+        { ...watch, perRequest: true },
+      );
+      describePhase('logins, 1 loop', result.loginSteps);
+      describeLoginSteps(result.loginSteps, result.argon2);
     }
     if (PHASES.has('refresh')) await measureRefresh(endpoints, watch, result);
     if (PHASES.has('codes')) await measureCodePhases(server.ready.url, watch, gateway, result);

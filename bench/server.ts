@@ -11,6 +11,7 @@
 // logged in to), BENCH_PHONE_ACCOUNTS (JSON PhoneAccounts[]: accounts with one verified phone
 // number each, for the code phases), VAKT_SMS_WEBHOOK_URL (the bench's SMS gateway), BENCH_WORKERS.
 import cluster, { type Worker } from 'node:cluster';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createCore, createVakt } from '../src/composition.js';
 import type { DeploymentConfig } from '../src/config/schema.js';
@@ -27,7 +28,8 @@ export interface PhoneAccounts {
 }
 
 export type ParentMessage =
-  | { type: 'phase-start' }
+  /** `perRequest`: also account the server's CPU per request (see RequestCpu); for one loop only. */
+  | { type: 'phase-start'; perRequest?: boolean }
   | { type: 'phase-end' }
   | { type: 'sample' }
   | { type: 'stop' };
@@ -43,6 +45,54 @@ export interface PhaseStats {
   peakRss: number;
   rss: number;
   heapUsed: number;
+  /** With `perRequest`: the server's CPU per kind of request, keyed by requestKind(). */
+  requests?: Record<string, RequestCpu>;
+}
+
+/**
+ * CPU the server spent between a request's arrival (Node's 'request' event, after its headers
+ * were parsed) and the end of its response ('finish'), summed per kind of request. It is the
+ * whole process's CPU, threadpool included (argon2id, RS256), so it is only one request's when
+ * one is in flight at a time.
+ */
+export interface RequestCpu {
+  count: number;
+  cpuMs: number;
+}
+
+/** "POST /interaction/:id/login": the method and path, without the tenant, ids or query. */
+export function requestKind(method: string | undefined, url: string | undefined): string {
+  const path = (url ?? '').split('?')[0]!.replace(/^\/t\/[^/]+/, '') || '/';
+  return `${method ?? '?'} ${path.replace(/\/[A-Za-z0-9_-]{16,}/g, '/:id')}`;
+}
+
+/** Starts summing CPU per request on `server`; the returned function stops and gives the sums. */
+function accountRequests(server: Server): () => Record<string, RequestCpu> {
+  const sums: Record<string, RequestCpu> = {};
+  const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+    const kind = requestKind(request.method, request.url);
+    const start = process.cpuUsage();
+    response.once('finish', () => {
+      const used = process.cpuUsage(start);
+      addRequests(sums, { [kind]: { count: 1, cpuMs: (used.user + used.system) / 1000 } });
+    });
+  };
+  // Before Fastify's own listener, which routes the request and may answer it at once.
+  server.prependListener('request', onRequest);
+  return () => {
+    server.off('request', onRequest);
+    return sums;
+  };
+}
+
+/** Adds `more`'s sums into `into`: one request's, or a cluster worker's in the primary. */
+function addRequests(into: Record<string, RequestCpu>, more: Record<string, RequestCpu> = {}): void {
+  for (const [kind, { count, cpuMs }] of Object.entries(more)) {
+    const sum = into[kind] ?? { count: 0, cpuMs: 0 };
+    sum.count += count;
+    sum.cpuMs += cpuMs;
+    into[kind] = sum;
+  }
 }
 
 export type ServerMessage =
@@ -145,7 +195,12 @@ async function serve(): Promise<void> {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }, 100);
   let phase:
-    | { start: number; cpu: NodeJS.CpuUsage; elu: ReturnType<typeof performance.eventLoopUtilization> }
+    | {
+        start: number;
+        cpu: NodeJS.CpuUsage;
+        elu: ReturnType<typeof performance.eventLoopUtilization>;
+        requests?: () => Record<string, RequestCpu>;
+      }
     | undefined;
 
   process.on('message', async (message: ParentMessage) => {
@@ -167,11 +222,13 @@ async function serve(): Promise<void> {
           start: performance.now(),
           cpu: process.cpuUsage(),
           elu: performance.eventLoopUtilization(),
+          ...(message.perRequest ? { requests: accountRequests(vakt.server.server) } : {}),
         };
         break;
       case 'phase-end': {
         if (!phase) break;
         const cpu = process.cpuUsage(phase.cpu);
+        const requests = phase.requests?.();
         const m = process.memoryUsage();
         peakRss = Math.max(peakRss, m.rss);
         send({
@@ -183,6 +240,7 @@ async function serve(): Promise<void> {
             peakRss,
             rss: m.rss,
             heapUsed: m.heapUsed,
+            ...(requests ? { requests } : {}),
           },
         });
         phase = undefined;
@@ -268,6 +326,8 @@ async function primary(): Promise<void> {
         const own = process.cpuUsage(phase?.cpu);
         const ownRss = process.memoryUsage.rss();
         const sum = (pick: (s: PhaseStats) => number) => stats.reduce((total, s) => total + pick(s), 0);
+        const requests: Record<string, RequestCpu> = {};
+        for (const s of stats) addRequests(requests, s.requests);
         send({
           type: 'phase',
           stats: {
@@ -277,6 +337,7 @@ async function primary(): Promise<void> {
             peakRss: sum((s) => s.peakRss) + ownRss,
             rss: sum((s) => s.rss) + ownRss,
             heapUsed: sum((s) => s.heapUsed) + process.memoryUsage().heapUsed,
+            ...(stats.some((s) => s.requests) ? { requests } : {}),
           },
         });
         break;
