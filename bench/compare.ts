@@ -17,7 +17,7 @@ interface Load {
   completed: number;
   perSecond: number;
   p99: number;
-  server?: { cpuMs: number };
+  server?: { cpuMs: number; requests?: Record<string, { count: number; cpuMs: number }> };
   databaseCpuMs?: number;
 }
 interface Result {
@@ -119,6 +119,25 @@ const figures: [string, (r: Result) => number | undefined][] = [
   ],
 ];
 
+// The logins of one loop ('steps'), per login: the server's CPU in all and per kind of request,
+// over the logins that reached the token endpoint (as bench.ts prints them).
+const steps = (r: Result) => load(r, 'loginSteps');
+const stepLogins = (r: Result) => steps(r)?.server?.requests?.['POST /token']?.count;
+const perStepLogin = (r: Result, ms: number | undefined) => {
+  const logins = stepLogins(r);
+  return logins && ms !== undefined ? ms / logins : undefined;
+};
+figures.push(
+  ['logins one at a time: server CPU ms/login', (r) => perStepLogin(r, steps(r)?.server?.cpuMs)],
+  ['  postgres CPU ms/login', (r) => perStepLogin(r, steps(r)?.databaseCpuMs)],
+);
+const requestKinds = new Set(
+  sides.flatMap((side) => side.runs.flat().flatMap((r) => Object.keys(steps(r)?.server?.requests ?? {}))),
+);
+for (const kind of [...requestKinds].sort()) {
+  figures.push([`  ${kind}`, (r) => perStepLogin(r, steps(r)?.server?.requests?.[kind]?.cpuMs)]);
+}
+
 function summary(values: number[]): string {
   if (values.length === 0) return '—';
   const sorted = [...values].sort((a, b) => a - b);
@@ -133,7 +152,7 @@ const kinds = [...new Set(sides[1]!.runs.flat().map((r) => r.kind))];
 console.log(`\nmedian (range) of ${rounds} run(s) per side, run in turn`);
 for (const kind of kinds) {
   console.log(`\n== ${kind} ==`);
-  console.log(`${''.padEnd(32)}${sides[0]!.label.padEnd(28)}${sides[1]!.label}`);
+  console.log(`${''.padEnd(44)}${sides[0]!.label.padEnd(28)}${sides[1]!.label}`);
   for (const [name, pick] of figures) {
     const columns = sides.map((side) =>
       summary(
@@ -146,6 +165,6 @@ for (const kind of kinds) {
       ),
     );
     if (columns.every((c) => c === '—')) continue;
-    console.log(`${name.padEnd(32)}${columns[0]!.padEnd(28)}${columns[1]}`);
+    console.log(`${name.padEnd(44)}${columns[0]!.padEnd(28)}${columns[1]}`);
   }
 }

@@ -57,6 +57,8 @@ export const LOCK_SPACE = { codePlaces: 0, guessKeys: 1 } as const;
  * Holds `keys` until the transaction `trx` ends: another transaction asking for one of them
  * waits. PostgreSQL takes an advisory lock per key, in sorted order so two transactions never
  * wait for each other; SQLite needs none, as its transactions take its one write lock first.
+ * One statement takes them all: the keys go as one array, locked in its order (its ordinality,
+ * by which the rows are sorted before the lock function runs on each).
  */
 export async function lockForTransaction(
   trx: Kysely<Tables>,
@@ -64,9 +66,10 @@ export async function lockForTransaction(
   space: (typeof LOCK_SPACE)[keyof typeof LOCK_SPACE],
   keys: string[],
 ): Promise<void> {
-  if (dialect !== 'postgres') return;
-  for (const key of [...new Set(keys)].sort())
-    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, ${space}))`.execute(trx);
+  if (dialect !== 'postgres' || keys.length === 0) return;
+  const sorted = [...new Set(keys)].sort();
+  await sql`select pg_advisory_xact_lock(hashtextextended(k, ${space}))
+    from unnest(${sorted}::text[]) with ordinality as t(k, n) order by n`.execute(trx);
 }
 
 export function openStore(url: string, options: StoreOptions = {}): Store {
