@@ -331,6 +331,33 @@ for (const kind of databaseKinds) {
         assert.equal(await repos.accounts.countAccounts(slug), 1);
       });
 
+      test('findAccountWithIdentifiers: the account and its identifiers in one answer, in the order they were added', async () => {
+        const slug = await tenant('acc-joined');
+        const { id, input } = newAccount(slug, [
+          { kind: 'phone', value: '+4791234568' },
+          { kind: 'email', value: 'joined@example.com', verified: false },
+          { kind: 'email', value: 'second@example.com' },
+        ]);
+        assert.equal(await repos.accounts.insertAccount(input), 'created');
+        assert.deepEqual(await repos.accounts.findAccountWithIdentifiers(slug, id), {
+          account: input.account,
+          identifiers: input.identifiers,
+        });
+        assert.equal(
+          await repos.accounts.findAccountWithIdentifiers('acc-other', id),
+          undefined,
+          'only in its tenant',
+        );
+        assert.equal(await repos.accounts.findAccountWithIdentifiers(slug, 'no-such-account'), undefined);
+
+        const bare = newAccount(slug, []);
+        assert.equal(await repos.accounts.insertAccount(bare.input), 'created');
+        assert.deepEqual(await repos.accounts.findAccountWithIdentifiers(slug, bare.id), {
+          account: bare.input.account,
+          identifiers: [],
+        });
+      });
+
       test('a taken second identifier leaves nothing half-written: no account, no first identifier, no password', async () => {
         const slug = await tenant('acc-atomic');
         const first = newAccount(slug, [{ kind: 'email', value: 'taken@example.com' }]);

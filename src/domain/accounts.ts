@@ -187,9 +187,9 @@ export function createAccountService(deps: {
     },
 
     async findAccountProfile(tenant, id) {
-      const account = await repos.accounts.findAccountById(tenant, id);
-      if (account?.status !== 'active') return undefined;
-      const identifiers = await repos.accounts.listIdentifiers(id);
+      const found = await repos.accounts.findAccountWithIdentifiers(tenant, id);
+      if (found?.account.status !== 'active') return undefined;
+      const { account, identifiers } = found;
       const pick = (kind: 'email' | 'phone') =>
         identifiers
           .filter((i) => i.kind === kind)
