@@ -3,13 +3,14 @@
 // text, multipart, an unknown charset) and mangled paths, answers below 500 without a stack
 // trace. Pins the project's rule "bad input gets a clear error and a correct status code, never
 // a 500" across the surface; test/http.bad-input.test.ts checks the pages' wording and status
-// case by case. New routes belong in ROUTES below.
+// case by case. New routes belong in the lists below; a test fails for a hosted-page route that
+// none of them reaches.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { databaseKinds } from './helpers/databases.js';
 import { formField, UserAgent } from './helpers/http-client.js';
-import { RP, type RunningVakt, startVakt } from './helpers/vakt.js';
+import { RP, type RunningVakt, startVakt, testTenant } from './helpers/vakt.js';
 
 /** Under /t/acme/interaction/<uid>; abort last, as it ends the interaction. */
 const INTERACTION_ROUTES = [
@@ -43,6 +44,7 @@ const OTHER_ROUTES = [
   '/t/acme/session/end/confirm',
   '/t/acme/token/introspection',
   '/t/acme/token/revocation',
+  '/t/acme/request',
   '/t/acme/jwks',
   '/t/acme/.well-known/openid-configuration',
   '/t/acme/reg',
@@ -101,6 +103,50 @@ for (const kind of databaseKinds) {
         req.end();
       });
     }
+
+    // The lists are written out, so this checks them against what vakt serves: the routes Fastify
+    // holds (its printed route tree, one segment per line, four characters of indent per level),
+    // each of which under /t/:tenant some listed path must reach, and the provider's endpoints
+    // (behind the catch-all `/t/:tenant/*`) as its discovery document names them.
+    test('the lists reach every hosted-page route and every endpoint in the discovery document', async () => {
+      const routes: string[] = [];
+      const stack: string[] = [];
+      for (const line of running.vakt.server.printRoutes({ commonPrefix: false }).split('\n')) {
+        const match = /^([│ ]*)[├└]── (\S+) \(/.exec(line);
+        if (!match) continue;
+        const depth = match[1]!.length / 4;
+        stack.length = depth;
+        stack.push(match[2]!);
+        routes.push(stack.join(''));
+      }
+      assert.ok(
+        routes.includes('/t/:tenant/interaction/:uid/login'),
+        `the route tree was read: ${routes.join(' ')}`,
+      );
+      const listed = [
+        ...OTHER_ROUTES,
+        ...INTERACTION_ROUTES.map((route) => `/t/acme/interaction/some-uid${route}`),
+      ].map((path) => path.split('?')[0]!);
+      const unreached = routes
+        .filter((route) => route.startsWith('/t/:tenant/') && !route.endsWith('/*'))
+        .filter((route) => {
+          const pattern = new RegExp(`^${route.replace(/:[^/]+/g, '[^/]+')}$`);
+          return !listed.some((path) => pattern.test(path));
+        });
+      assert.deepEqual(unreached, [], 'routes none of the garbage reaches: add them to the lists above');
+
+      const discovery = (await (
+        await fetch(`${running.issuer}/.well-known/openid-configuration`)
+      ).json()) as Record<string, unknown>;
+      const endpoints = Object.entries(discovery)
+        .filter(
+          ([key, value]) => (key.endsWith('_endpoint') || key === 'jwks_uri') && typeof value === 'string',
+        )
+        .map(([key, value]) => [key, new URL(value as string).pathname] as const);
+      assert.ok(endpoints.length >= 6, `endpoints in the discovery document: ${JSON.stringify(endpoints)}`);
+      const missing = endpoints.filter(([, path]) => !listed.includes(path));
+      assert.deepEqual(missing, [], 'endpoints none of the garbage reaches: add them to OTHER_ROUTES');
+    });
 
     test('every route answers malformed requests below 500, without a stack trace', async () => {
       // A live interaction, so the pages get past "unknown interaction" to reading the form.
@@ -167,6 +213,15 @@ for (const kind of databaseKinds) {
           "NUL bytes in the provider's fields",
           form,
           'grant_type=refresh_token&refresh_token=%00&client_id=%00&client_secret=%00&code=%00&token=%00&id_token_hint=%00&redirect_uri=%00',
+        ],
+        [
+          // Past client authentication: a pushed authorization request is stored with these.
+          'NUL bytes in an authenticated request',
+          {
+            ...form,
+            authorization: `Basic ${Buffer.from(`web:${testTenant().clients[0]!.secret}`).toString('base64')}`,
+          },
+          `response_type=code&client_id=web&scope=openid&redirect_uri=${encodeURIComponent(`${RP}/callback`)}&state=%00&nonce=%00&login_hint=%00&ui_locales=%00&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&grant_type=authorization_code&code=%00&code_verifier=%00&token=%00`,
         ],
         [
           'NUL bytes with a known client',
