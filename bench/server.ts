@@ -60,10 +60,14 @@ export interface RequestCpu {
   cpuMs: number;
 }
 
-/** "POST /interaction/:id/login": the method and path, without the tenant, ids or query. */
-export function requestKind(method: string | undefined, url: string | undefined): string {
+/**
+ * "POST /interaction/:id/login": the method and path, without the tenant, ids or query. An id is
+ * a segment of 16 or more base64url characters with a digit, a capital or an underscore in it
+ * (oidc-provider's uids), so that "openid-configuration" stays itself.
+ */
+function requestKind(method: string | undefined, url: string | undefined): string {
   const path = (url ?? '').split('?')[0]!.replace(/^\/t\/[^/]+/, '') || '/';
-  return `${method ?? '?'} ${path.replace(/\/[A-Za-z0-9_-]{16,}/g, '/:id')}`;
+  return `${method ?? '?'} ${path.replace(/\/(?=[\w-]*[0-9A-Z_])[\w-]{16,}(?=\/|$)/g, '/:id')}`;
 }
 
 /** Starts summing CPU per request on `server`; the returned function stops and gives the sums. */
