@@ -13,6 +13,7 @@ import { createManualClock } from '../src/domain/clock.js';
 import { createAdapterClass } from '../src/oidc/adapter.js';
 import {
   createRepositories,
+  migrateTo,
   migrateToLatest,
   openStore,
   type Repositories,
@@ -595,6 +596,102 @@ for (const kind of databaseKinds) {
       } finally {
         await running.close();
         await upgrading.close();
+        await fresh.drop();
+      }
+    });
+
+    // A deployment upgrades a database that holds sessions, grants and tokens. Migration 0006
+    // rebuilt the uid and grant_id indexes as partial ones; whatever the rows written before it,
+    // every lookup must find them after it. Upgrading from 0005 also covers the migrations
+    // added later, each on data written at 0005.
+    test('a database at 0005 holding sessions, interactions, grants and tokens upgrades and finds them all', async () => {
+      const fresh = await kind.create();
+      const old = openStore(fresh.url, { poolSize: 2 });
+      const db = old.db as unknown as Kysely<unknown>;
+      try {
+        assert.deepEqual(await migrateTo(db, old.dialect, '0005_code_places'), ALL_MIGRATIONS.slice(0, 5));
+        const indexes = async () => {
+          const rows =
+            old.dialect === 'postgres'
+              ? await sql<{
+                  name: string;
+                  definition: string;
+                }>`select indexname as name, indexdef as definition
+                  from pg_indexes where schemaname = current_schema() and tablename = 'oidc_models'`.execute(
+                  db,
+                )
+              : await sql<{ name: string; definition: string }>`select name, sql as definition
+                  from sqlite_master where type = 'index' and tbl_name = 'oidc_models'`.execute(db);
+          return Object.fromEntries(
+            rows.rows
+              .filter((r) => r.name === 'oidc_models_uid' || r.name === 'oidc_models_grant')
+              .map((r) => [r.name, /\bwhere\b/i.test(r.definition) ? 'partial' : 'full']),
+          );
+        };
+        assert.deepEqual(await indexes(), { oidc_models_uid: 'full', oidc_models_grant: 'full' }, 'at 0005');
+
+        const repositories = createRepositories(old);
+        await repositories.tenants.upsertTenant(
+          { slug: 'upgraded', display_name: 'upgraded', settings: '{}', updated_at: T },
+          T,
+        );
+        const accountId = '6f1c2a5e-1d2b-4c3d-8e9f-0a1b2c3d4e5f';
+        const rows: OidcModelTable[] = [
+          ['Session', 's1', { uid: 'session-uid' }],
+          ['Interaction', 'i1', { uid: 'interaction-uid' }],
+          ['Grant', 'g1', {}],
+          ['AuthorizationCode', 'c1', { grant_id: 'g1', consumed_at: T }],
+          ['AccessToken', 'at1', { grant_id: 'g1' }],
+          ['RefreshToken', 'rt1', { grant_id: 'g1' }],
+          ['RefreshToken', 'rt2', { grant_id: 'g2' }],
+        ].map(([model, id, fields]) => ({
+          tenant_slug: 'upgraded',
+          model: model as string,
+          id: id as string,
+          payload: JSON.stringify({ accountId, kind: model }),
+          grant_id: null,
+          user_code: null,
+          uid: null,
+          expires_at: T + 3_600_000,
+          consumed_at: null,
+          ...(fields as Partial<OidcModelTable>),
+        }));
+        for (const row of rows) await repositories.oidcModels.upsertModel(row);
+
+        assert.deepEqual(await migrateToLatest(db, old.dialect), ALL_MIGRATIONS.slice(5));
+        assert.deepEqual(
+          await indexes(),
+          { oidc_models_uid: 'partial', oidc_models_grant: 'partial' },
+          'at the latest',
+        );
+
+        // A process started after the upgrade, with its own connections and statements.
+        const upgraded = openStore(fresh.url, { poolSize: 2 });
+        try {
+          const models = createRepositories(upgraded).oidcModels;
+          for (const row of rows) {
+            assert.deepEqual(
+              await models.findModel('upgraded', row.model, row.id, T),
+              row,
+              `${row.model} ${row.id}`,
+            );
+          }
+          assert.equal((await models.findModelByUid('upgraded', 'Session', 'session-uid', T))?.id, 's1');
+          assert.equal(
+            (await models.findModelByUid('upgraded', 'Interaction', 'interaction-uid', T))?.id,
+            'i1',
+          );
+          assert.deepEqual(await models.listSessionIds('upgraded', accountId, T), ['s1']);
+          await models.revokeModelsByGrantId('upgraded', 'g1');
+          const left = [];
+          for (const row of rows)
+            if (await models.findModel('upgraded', row.model, row.id, T)) left.push(row.id);
+          assert.deepEqual(left, ['s1', 'i1', 'g1', 'rt2'], "the grant's code and tokens went, nothing else");
+        } finally {
+          await upgraded.close();
+        }
+      } finally {
+        await old.close();
         await fresh.drop();
       }
     });

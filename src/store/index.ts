@@ -24,4 +24,4 @@ export function createRepositories(store: Store) {
 
 export type Repositories = ReturnType<typeof createRepositories>;
 export { type Dialect, openStore, type Store } from './database.js';
-export { migrateToLatest } from './migrations.js';
+export { migrateTo, migrateToLatest } from './migrations.js';

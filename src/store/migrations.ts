@@ -354,7 +354,17 @@ async function beginImmediate(connection: Kysely<unknown>): Promise<void> {
     await sql.raw(`pragma busy_timeout = ${Number(busyTimeout)}`).execute(connection);
   }
 }
-async function runMigrations(db: Kysely<unknown>, dialect: Dialect): Promise<string[]> {
+/**
+ * Brings a database to the migration `target` (by name), applying what is missing before it;
+ * the names applied, in order. Without the start-up locks of migrateToLatest: for a database no
+ * other process uses, as the test of an upgrade from an earlier schema builds one.
+ */
+export function migrateTo(db: Kysely<unknown>, dialect: Dialect, target: string): Promise<string[]> {
+  if (!(target in createMigrations(dialect))) throw new Error(`no migration is named ${target}`);
+  return runMigrations(db, dialect, target);
+}
+
+async function runMigrations(db: Kysely<unknown>, dialect: Dialect, target?: string): Promise<string[]> {
   const migrations = createMigrations(dialect);
   const provider: MigrationProvider = { getMigrations: async () => migrations };
   // Kysely looks for its own tables by name in every schema unless told which one; several
@@ -370,7 +380,9 @@ async function runMigrations(db: Kysely<unknown>, dialect: Dialect): Promise<str
     migrationLockTableName: 'vakt_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (target === undefined
+    ? migrator.migrateToLatest()
+    : migrator.migrateTo(target));
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
