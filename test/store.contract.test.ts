@@ -562,39 +562,45 @@ for (const kind of databaseKinds) {
       assert.ok(!slugs.includes('rolled-back'), 'the transaction was rolled back');
     });
 
+    /**
+     * A new database, migrated, holding tenant `slug` with one session (id s1, uid u1), and a
+     * store on it with one connection; the caller closes the store and drops the database.
+     */
+    async function newDatabaseWithSession(slug: string) {
+      const fresh = await kind.create();
+      const store = openStore(fresh.url, { poolSize: 1 });
+      const session: OidcModelTable = {
+        tenant_slug: slug,
+        model: 'Session',
+        id: 's1',
+        payload: `{"tenant":"${slug}"}`,
+        grant_id: null,
+        user_code: null,
+        uid: 'u1',
+        expires_at: null,
+        consumed_at: null,
+      };
+      await migrateToLatest(store.db as unknown as Kysely<unknown>, store.dialect);
+      const repositories = createRepositories(store);
+      await repositories.tenants.upsertTenant({ slug, display_name: slug, settings: '{}', updated_at: T }, T);
+      await repositories.oidcModels.upsertModel(session);
+      return { fresh, store, models: repositories.oidcModels, session };
+    }
+
     // Precompiled queries are prepared statements (PostgreSQL: named, once per connection). A
     // newer vakt's migration may add a column while an older process runs; its prepared
     // `select *` must go on answering. PostgreSQL failed it with "cached plan must not change
     // result type" before the fallback.
     test('a precompiled select * still answers after another process adds a column to its table', async () => {
-      const fresh = await kind.create();
-      const running = openStore(fresh.url, { poolSize: 1 });
+      const { fresh, store, models, session } = await newDatabaseWithSession('upgrade');
       const upgrading = openStore(fresh.url, { poolSize: 1 });
       try {
-        await migrateToLatest(running.db as unknown as Kysely<unknown>, running.dialect);
-        const models = createRepositories(running).oidcModels;
-        await createRepositories(running).tenants.upsertTenant(
-          { slug: 'upgrade', display_name: 'upgrade', settings: '{}', updated_at: T },
-          T,
-        );
-        const model: OidcModelTable = {
-          tenant_slug: 'upgrade',
-          model: 'Session',
-          id: 's1',
-          payload: '{"a":1}',
-          grant_id: null,
-          user_code: null,
-          uid: 'u1',
-          expires_at: null,
-          consumed_at: null,
-        };
-        await models.upsertModel(model);
-        assert.equal((await models.findModel('upgrade', 'Session', 's1', T))?.payload, '{"a":1}');
+        assert.deepEqual(await models.findModel('upgrade', 'Session', 's1', T), session);
         await sql`alter table oidc_models add column added_later text`.execute(upgrading.db);
-        assert.equal((await models.findModel('upgrade', 'Session', 's1', T))?.payload, '{"a":1}');
+        assert.equal((await models.findModel('upgrade', 'Session', 's1', T))?.payload, session.payload);
         assert.equal((await models.findModelByUid('upgrade', 'Session', 'u1', T))?.id, 's1');
       } finally {
-        await running.close();
+        await store.close();
         await upgrading.close();
         await fresh.drop();
       }
@@ -702,31 +708,41 @@ for (const kind of databaseKinds) {
     test('a precompiled query still answers when its prepared statement is gone from the connection', {
       skip: kind.name !== 'postgres' && 'only PostgreSQL prepares named statements',
     }, async () => {
-      const fresh = await kind.create();
-      const single = openStore(fresh.url, { poolSize: 1 });
+      const { fresh, store, models } = await newDatabaseWithSession('pooled');
       try {
-        await migrateToLatest(single.db as unknown as Kysely<unknown>, single.dialect);
-        const repositories = createRepositories(single);
-        await repositories.tenants.upsertTenant(
-          { slug: 'pooled', display_name: 'pooled', settings: '{}', updated_at: T },
-          T,
-        );
-        await repositories.oidcModels.upsertModel({
-          tenant_slug: 'pooled',
-          model: 'Session',
-          id: 's1',
-          payload: '{}',
-          grant_id: null,
-          user_code: null,
-          uid: 'u1',
-          expires_at: null,
-          consumed_at: null,
-        });
-        assert.equal((await repositories.oidcModels.findModel('pooled', 'Session', 's1', T))?.uid, 'u1');
-        await sql`deallocate all`.execute(single.db);
-        assert.equal((await repositories.oidcModels.findModel('pooled', 'Session', 's1', T))?.uid, 'u1');
+        assert.equal((await models.findModel('pooled', 'Session', 's1', T))?.uid, 'u1');
+        await sql`deallocate all`.execute(store.db);
+        assert.equal((await models.findModel('pooled', 'Session', 's1', T))?.uid, 'u1');
       } finally {
-        await single.close();
+        await store.close();
+        await fresh.drop();
+      }
+    });
+
+    // The other side of a pooler: the server connection vakt is handed already holds a prepared
+    // statement of that name (another client session prepared it), so preparing it again fails
+    // with 42P05. PREPARE under the same name, on a connection that never ran the query, does
+    // the same to it.
+    test('a precompiled query still answers when its statement name is already taken on the connection', {
+      skip: kind.name !== 'postgres' && 'only PostgreSQL prepares named statements',
+    }, async () => {
+      const { fresh, store: first, models: firstModels, session } = await newDatabaseWithSession('taken');
+      const second = openStore(fresh.url, { poolSize: 1 });
+      try {
+        assert.deepEqual(await firstModels.findModel('taken', 'Session', 's1', T), session);
+        const prepared = await sql<{ name: string }>`select name from pg_prepared_statements
+          where name like 'vakt\_%' and statement like '%from "oidc_models"%'`.execute(first.db);
+        assert.ok(prepared.rows.length > 0, 'the first connection prepared named statements');
+        for (const { name } of prepared.rows)
+          await sql.raw(`prepare "${name}" as select 1`).execute(second.db);
+
+        const models = createRepositories(second).oidcModels;
+        assert.deepEqual(await models.findModel('taken', 'Session', 's1', T), session);
+        assert.deepEqual(await models.findModel('taken', 'Session', 's1', T), session, 'and again');
+        assert.equal((await models.findModelByUid('taken', 'Session', 'u1', T))?.id, 's1');
+      } finally {
+        await first.close();
+        await second.close();
         await fresh.drop();
       }
     });
