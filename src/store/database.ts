@@ -57,8 +57,9 @@ export const LOCK_SPACE = { codePlaces: 0, guessKeys: 1 } as const;
  * Holds `keys` until the transaction `trx` ends: another transaction asking for one of them
  * waits. PostgreSQL takes an advisory lock per key, in sorted order so two transactions never
  * wait for each other; SQLite needs none, as its transactions take its one write lock first.
- * One statement takes them all: the keys go as one array, locked in its order (its ordinality,
- * by which the rows are sorted before the lock function runs on each).
+ * One statement takes them all: the sorted keys go as one array, and the lock is taken row by
+ * row as unnest yields them, in the array's order (EXPLAIN: a plain function scan, which the
+ * ordinality already orders, so no sort stands between it and the locks).
  */
 export async function lockForTransaction(
   trx: Kysely<Tables>,
