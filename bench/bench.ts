@@ -11,7 +11,8 @@
 //      (client_secret_basic + code_verifier) → an id_token; by twice as many people as there
 //      are loops, in turn (one person's logins at once would be a burst of guesses);
 //   3. the same logins one at a time, the server accounting its CPU per request (authorize, login
-//      page, form POST, the redirect with the code, token): which step of a login costs what;
+//      page, form POST, the redirect with the code, token): which step of a login costs what,
+//      and on PostgreSQL how many statements (round trips) each sends;
 //   4. refresh-token grants, each loop redeeming its own rotating refresh token;
 //   5. codes sent per second through the SMS webhook: complete "Forgot your password?" journeys
 //      (authorize → login page → /forgot → POST the number → POST /forgot/send → 303 → the code
@@ -836,6 +837,9 @@ function describePhase(name: string, result: LoadResult): void {
   }
 }
 
+/** bench/server.ts's key for statements sent between requests (a value import would run it). */
+const OUTSIDE_REQUESTS = 'outside requests';
+
 /**
  * The server's CPU per login, request by request, from a phase of one loop: each kind's CPU
  * per login (its sum over the logins that reached the token endpoint), and what no request
@@ -846,21 +850,29 @@ function describeLoginSteps(r: LoadResult, argon2: LoadResult | undefined): void
   const logins = requests?.['POST /token']?.count;
   if (!requests || !logins) return;
   const perLogin = (cpuMs: number) => cpuMs / logins;
+  // PostgreSQL: the statements (round trips) per login, beside the CPU.
+  const statements = (n: number | undefined) =>
+    n === undefined ? '' : `  ${fmt(n / logins, 1)} statements/login`;
+  const kinds = Object.entries(requests).filter(([kind]) => kind !== OUTSIDE_REQUESTS);
   let held = 0;
-  for (const [kind, { count, cpuMs }] of Object.entries(requests).sort((a, b) => b[1].cpuMs - a[1].cpuMs)) {
+  let sent: number | undefined;
+  for (const [kind, { count, cpuMs, statements: n }] of kinds.sort((a, b) => b[1].cpuMs - a[1].cpuMs)) {
     held += cpuMs;
+    if (n !== undefined) sent = (sent ?? 0) + n;
     const note =
       kind === 'POST /interaction/:id/login' && argon2
         ? ` (argon2id verify: ${fmt(perOp(argon2.clientCpuMs, argon2), 2)} ms)`
         : '';
     console.log(
-      `    ${''.padEnd(16)}   ${kind.padEnd(32)} ${fmt(count / logins, 2)}/login  ${fmt(perLogin(cpuMs), 2).padStart(6)} ms/login${note}`,
+      `    ${''.padEnd(16)}   ${kind.padEnd(32)} ${fmt(count / logins, 2)}/login  ${fmt(perLogin(cpuMs), 2).padStart(6)} ms/login${statements(n)}${note}`,
     );
   }
   const total = r.server!.cpuMs;
+  const outside = requests[OUTSIDE_REQUESTS]?.statements;
+  const inAll = sent === undefined ? '' : `, ${fmt((sent + (outside ?? 0)) / logins, 1)} statements`;
   console.log(
-    `    ${''.padEnd(16)}   ${'outside requests'.padEnd(32)} ${''.padEnd(7)} ${fmt(perLogin(total - held), 2).padStart(6)} ms/login` +
-      ` (of ${fmt(perLogin(total), 2)} ms/login in all, over the ${logins} logins that reached the token endpoint)`,
+    `    ${''.padEnd(16)}   ${OUTSIDE_REQUESTS.padEnd(32)} ${''.padEnd(7)} ${fmt(perLogin(total - held), 2).padStart(6)} ms/login${statements(outside)}` +
+      ` (of ${fmt(perLogin(total), 2)} ms/login in all${inAll}, over the ${logins} logins that reached the token endpoint)`,
   );
 }
 

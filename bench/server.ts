@@ -12,6 +12,7 @@
 // number each, for the code phases), VAKT_SMS_WEBHOOK_URL (the bench's SMS gateway), BENCH_WORKERS.
 import cluster, { type Worker } from 'node:cluster';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { createCore, createVakt } from '../src/composition.js';
 import type { DeploymentConfig } from '../src/config/schema.js';
@@ -58,7 +59,15 @@ export interface PhaseStats {
 export interface RequestCpu {
   count: number;
   cpuMs: number;
+  /**
+   * PostgreSQL only: statements sent (each a round trip) while one request of the kind was
+   * the one in flight; those sent between requests count under "outside requests".
+   */
+  statements?: number;
 }
+
+/** What accountRequests calls the statements sent while no request is in flight (bench.ts too). */
+const OUTSIDE_REQUESTS = 'outside requests';
 
 /**
  * "POST /interaction/:id/login": the method and path, without the tenant, ids or query. An id is
@@ -70,31 +79,57 @@ function requestKind(method: string | undefined, url: string | undefined): strin
   return `${method ?? '?'} ${path.replace(/\/(?=[\w-]*[0-9A-Z_])[\w-]{16,}(?=\/|$)/g, '/:id')}`;
 }
 
-/** Starts summing CPU per request on `server`; the returned function stops and gives the sums. */
+/**
+ * Starts summing CPU per request on `server` (and on PostgreSQL the statements sent, by counting
+ * node-postgres's Client#query calls); the returned function stops and gives the sums.
+ */
 function accountRequests(server: Server): () => Record<string, RequestCpu> {
   const sums: Record<string, RequestCpu> = {};
+  let inFlight: RequestCpu | undefined;
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
     const kind = requestKind(request.method, request.url);
     const start = process.cpuUsage();
+    const own: RequestCpu = { count: 1, cpuMs: 0, ...(counting ? { statements: 0 } : {}) };
+    inFlight = own;
     response.once('finish', () => {
       const used = process.cpuUsage(start);
-      addRequests(sums, { [kind]: { count: 1, cpuMs: (used.user + used.system) / 1000 } });
+      own.cpuMs = (used.user + used.system) / 1000;
+      if (inFlight === own) inFlight = undefined;
+      addRequests(sums, { [kind]: own });
     });
   };
+  const counting = /^postgres(ql)?:/.test(databaseUrl!);
+  const client = counting
+    ? (
+        createRequire(import.meta.url)('pg') as {
+          Client: { prototype: { query: (...args: unknown[]) => unknown } };
+        }
+      ).Client.prototype
+    : undefined;
+  const query = client?.query;
+  if (client && query) {
+    client.query = function (this: unknown, ...args: unknown[]) {
+      if (inFlight) inFlight.statements = (inFlight.statements ?? 0) + 1;
+      else addRequests(sums, { [OUTSIDE_REQUESTS]: { count: 0, cpuMs: 0, statements: 1 } });
+      return query.apply(this, args);
+    };
+  }
   // Before Fastify's own listener, which routes the request and may answer it at once.
   server.prependListener('request', onRequest);
   return () => {
     server.off('request', onRequest);
+    if (client && query) client.query = query;
     return sums;
   };
 }
 
 /** Adds `more`'s sums into `into`: one request's, or a cluster worker's in the primary. */
 function addRequests(into: Record<string, RequestCpu>, more: Record<string, RequestCpu> = {}): void {
-  for (const [kind, { count, cpuMs }] of Object.entries(more)) {
+  for (const [kind, { count, cpuMs, statements }] of Object.entries(more)) {
     const sum = into[kind] ?? { count: 0, cpuMs: 0 };
     sum.count += count;
     sum.cpuMs += cpuMs;
+    if (statements !== undefined) sum.statements = (sum.statements ?? 0) + statements;
     into[kind] = sum;
   }
 }
