@@ -359,6 +359,45 @@ for (const kind of databaseKinds) {
         });
       });
 
+      test('findPasswordLogin: the typed identifier, all of its account, and the password hash, in one answer', async () => {
+        const slug = await tenant('acc-login');
+        const { id, input } = newAccount(slug, [
+          { kind: 'email', value: 'login@example.com' },
+          { kind: 'phone', value: '+4791234569', verified: false },
+          { kind: 'email', value: 'other@example.com', verified: false },
+        ]);
+        assert.equal(await repos.accounts.insertAccount(input), 'created');
+        for (const typed of input.identifiers) {
+          assert.deepEqual(await repos.accounts.findPasswordLogin(slug, typed.kind, typed.value), {
+            identifier: typed,
+            identifiers: input.identifiers,
+            passwordHash: `hash-${id}`,
+          });
+        }
+        assert.equal(await repos.accounts.findPasswordLogin(slug, 'email', 'nobody@example.com'), undefined);
+        assert.equal(
+          await repos.accounts.findPasswordLogin('acc-other', 'email', 'login@example.com'),
+          undefined,
+        );
+
+        const passwordless = newAccount(slug, [{ kind: 'email', value: 'nopassword@example.com' }]);
+        const { password: _password, ...withoutPassword } = passwordless.input;
+        assert.equal(await repos.accounts.insertAccount(withoutPassword), 'created');
+        assert.deepEqual(await repos.accounts.findPasswordLogin(slug, 'email', 'nopassword@example.com'), {
+          identifier: passwordless.input.identifiers[0],
+          identifiers: passwordless.input.identifiers,
+        });
+
+        const disabled = newAccount(slug, [{ kind: 'email', value: 'disabled@example.com' }]);
+        disabled.input.account.status = 'disabled';
+        assert.equal(await repos.accounts.insertAccount(disabled.input), 'created');
+        assert.equal(
+          await repos.accounts.findPasswordLogin(slug, 'email', 'disabled@example.com'),
+          undefined,
+          'only an active account logs in',
+        );
+      });
+
       test('a taken second identifier leaves nothing half-written: no account, no first identifier, no password', async () => {
         const slug = await tenant('acc-atomic');
         const first = newAccount(slug, [{ kind: 'email', value: 'taken@example.com' }]);

@@ -106,16 +106,14 @@ export function createAccountService(deps: {
    * After the password: the identifier typed, if it is unproved, else the account's first
    * unproved email address (an operator's import) must be proved before the login completes.
    */
-  async function identifierToVerify(
-    accountId: string,
+  function identifierToVerify(
     used: IdentifierTable,
-  ): Promise<IdentifierToVerify | undefined> {
+    identifiers: IdentifierTable[],
+  ): IdentifierToVerify | undefined {
     const pick =
       used.verified_at === null
         ? used
-        : (await repos.accounts.listIdentifiers(accountId)).find(
-            (i) => i.kind === 'email' && i.verified_at === null,
-          );
+        : identifiers.find((i) => i.kind === 'email' && i.verified_at === null);
     return pick ? { identifierId: pick.id, kind: pick.kind, value: pick.value } : undefined;
   }
 
@@ -212,11 +210,11 @@ export function createAccountService(deps: {
     async verifyPasswordLogin(tenant, defaultCountry, identifierInput, password) {
       const identifier = normaliseIdentifier(identifierInput, defaultCountry);
       // Unverified identifiers count too: an imported account proves its address at first login.
-      const row = identifier.ok
-        ? await repos.accounts.findIdentifier(tenant, identifier.value.kind, identifier.value.value)
+      const found = identifier.ok
+        ? await repos.accounts.findPasswordLogin(tenant, identifier.value.kind, identifier.value.value)
         : undefined;
-      const accountId = row?.account_id;
-      const stored = accountId ? await repos.accounts.findPasswordHash(accountId) : undefined;
+      const accountId = found?.identifier.account_id;
+      const stored = found?.passwordHash;
       const failures = accountId && stored ? await throttle.accountFailures(tenant, accountId) : 0;
       if (accountId && failures >= ACCOUNT_FAILURE_LIMIT) {
         // NIST 800-63B: after 100 consecutive failures the password stops working until reset.
@@ -230,7 +228,7 @@ export function createAccountService(deps: {
         });
         return fail('login.locked');
       }
-      if (!accountId || !stored) {
+      if (!found || !accountId || !stored) {
         await hasher.verifyDummy(password);
         await throttle.accountFailed(tenant, undefined);
         await repos.audit.recordEvent({
@@ -259,7 +257,7 @@ export function createAccountService(deps: {
       }
       // Only an account with failures has a row to forget: no write on the usual login.
       if (failures > 0) await throttle.accountSucceeded(tenant, accountId);
-      const toVerify = await identifierToVerify(accountId, row);
+      const toVerify = identifierToVerify(found.identifier, found.identifiers);
       await repos.audit.recordEvent({
         tenant,
         accountId,
