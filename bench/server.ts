@@ -85,6 +85,7 @@ function requestKind(method: string | undefined, url: string | undefined): strin
  */
 function accountRequests(server: Server): () => Record<string, RequestCpu> {
   const sums: Record<string, RequestCpu> = {};
+  const counting = /^postgres(ql)?:/.test(databaseUrl!);
   let inFlight: RequestCpu | undefined;
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
     const kind = requestKind(request.method, request.url);
@@ -98,7 +99,6 @@ function accountRequests(server: Server): () => Record<string, RequestCpu> {
       addRequests(sums, { [kind]: own });
     });
   };
-  const counting = /^postgres(ql)?:/.test(databaseUrl!);
   const client = counting
     ? (
         createRequire(import.meta.url)('pg') as {
