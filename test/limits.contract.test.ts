@@ -244,6 +244,19 @@ for (const backend of BACKENDS) {
       assert.equal(await core.throttle.take('acme', keys), 1);
     });
 
+    // As a login counts it: two keys per guess, the typed identifier and the address. Each guess
+    // here has its own identifier, so only the address's lock (the second key in sorted order)
+    // keeps them from all reading the address's count before any of them writes it.
+    test('ASVS 6.6.3: twenty guesses at the same moment on twenty identifiers from one address with 5 tries left: 5 are taken', async () => {
+      const ip: ThrottleKey = 'ip:192.0.2.78';
+      await failGuesses([ip], 15);
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => core.throttle.take('acme', [`id:burst${i}@example.com`, ip])),
+      );
+      assert.equal(answers.filter((a) => a === undefined).length, 5);
+      assert.equal(answers.filter((a) => a !== undefined).length, 15);
+    });
+
     test('ASVS 6.6.3: an IP address waits from its 20th failure, at most 15 minutes', async () => {
       const keys: ThrottleKey[] = ['ip:203.0.113.5'];
       await failGuesses(keys, 20);
