@@ -66,7 +66,9 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 export function createAccountRepository(db: Kysely<Database>): AccountRepository {
-  // The lookups every login, token and UserInfo request makes, compiled once (precompiled.ts).
+  // Account lookups, compiled once (precompiled.ts). The hot ones are accountWithIdentifiers
+  // (every token, refresh and UserInfo request) and passwordLogin (every password login); the
+  // others serve recovery, sign-up and re-authentication.
   const accountById = precompile<{ tenant: string; id: string }>(db, ['tenant', 'id'], (a) =>
     db.selectFrom('accounts').selectAll().where('tenant_slug', '=', a.tenant).where('id', '=', a.id),
   );
