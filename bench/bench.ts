@@ -29,6 +29,10 @@
 //   7. the server's resident memory: idle after start (both as `tsx` and as `compiled`, see
 //      Runtime below), peak under each load, and idle again after the load.
 //
+// Once per run, before any load: the CPU of one RS256 signature in this process. Every token and
+// refresh grant signs an ID token so, on the threadpool; machines differ in it as they do in
+// argon2id, so it helps compare refresh figures from different machines.
+//
 // The server runs in a child process (bench/server.ts) so the load generator neither distorts
 // its memory nor hides in its CPU figures; both still share this machine's cores. The SMS
 // gateway's CPU counts as the load generator's.
@@ -43,7 +47,7 @@
 // BENCH_PHASES (which of logins,steps,refresh,codes to run, default all four; for profiling one
 // path).
 import { type ChildProcess, fork } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import {
   cpSync,
   mkdirSync,
@@ -319,6 +323,31 @@ async function measureArgon2Ceiling(watch: Watch): Promise<LoadResult> {
     },
     watch,
   );
+}
+
+let rs256SignatureMs = Number.NaN;
+
+/**
+ * The CPU of one RS256 signature on this machine (2048-bit key), signed through WebCrypto as
+ * oidc-provider's jose signs an ID token: part of every token and refresh grant, run on the
+ * threadpool. Measured in this process before any load.
+ */
+async function measureRs256Signature(): Promise<number> {
+  const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const { privateKey } = await webcrypto.subtle.generateKey(
+    { ...algorithm, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
+    false,
+    ['sign', 'verify'],
+  );
+  // About the size of an ID token's header and claims.
+  const signingInput = new TextEncoder().encode('e'.repeat(600));
+  const sign = () => webcrypto.subtle.sign(algorithm, privateKey, signingInput);
+  for (let i = 0; i < 20; i++) await sign();
+  const signatures = 200;
+  const start = process.cpuUsage();
+  for (let i = 0; i < signatures; i++) await sign();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000 / signatures;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -900,6 +929,7 @@ function describeProjection(r: DatabaseResult): void {
     `  CPU budget: argon2id ${fmt(argon2Ms)} ms/verify (${fmt(ceiling)}/s on ${CORES} idle cores); a login costs the server` +
       ` ${fmt(loginMs)} ms${db(loginDbMs)}, ${fmt(loginMs - argon2Ms)} ms of it besides argon2id -> about ${fmt(logins)}/s =` +
       ` ${pct(logins / ceiling)} of the ceiling with the client elsewhere; a refresh grant costs ${fmt(refreshMs, 2)} ms` +
+      ` (${fmt(rs256SignatureMs, 2)} ms of it the ID token's RS256 signature, on the threadpool)` +
       `${db(refreshDbMs)} -> about ${fmt(1000 / (refreshMs + refreshDbMs), 0)}/s per core (one event loop uses one),` +
       ` ${fmt((CORES * 1000) / (refreshMs + refreshDbMs), 0)}/s if all ${CORES} served it`,
   );
@@ -1223,6 +1253,7 @@ function printTable(results: DatabaseResult[]): void {
   );
   row('server RSS MB after the load', (r) => fmt(r.afterLoadRss && r.afterLoadRss / MB));
   row('CPU ms per argon2id verify', (r) => fmt(perOp(r.argon2?.clientCpuMs, r.argon2)));
+  row('CPU ms per RS256 signature', () => fmt(rs256SignatureMs, 2));
   row('server CPU ms per login / refresh', (r) => both(r, (x) => fmt(perOp(x.server?.cpuMs, x), 2)));
   row('server CPU, cores, login / refresh', (r) =>
     both(r, (x) => fmt((x.server?.cpuMs ?? Number.NaN) / x.windowMs, 2)),
@@ -1326,6 +1357,7 @@ function saveResults(results: DatabaseResult[]): void {
       server: SERVER_RUNTIME,
       workers: WORKERS,
       threadpool: process.env.UV_THREADPOOL_SIZE ?? 'default',
+      rs256SignatureCpuMs: rs256SignatureMs,
       results,
     },
     (_key, value) => (value instanceof Map ? Object.fromEntries(value) : value),
@@ -1349,6 +1381,11 @@ async function main(): Promise<void> {
   console.log(
     `server: bench/server.ts in a child process, ${serverShape}; load on the ${SERVER_RUNTIME} server` +
       ` (BENCH_SERVER); load generator: this process, HTTP over loopback`,
+  );
+
+  rs256SignatureMs = await measureRs256Signature();
+  console.log(
+    `RS256 signature (an ID token, signed at every token and refresh grant): ${fmt(rs256SignatureMs, 2)} ms of CPU`,
   );
 
   const load = loadavg()[0]!;
