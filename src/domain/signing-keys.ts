@@ -1,7 +1,7 @@
 // Signing keys: generated on first start, stored encrypted, shared by every process. Rotation
 // adds a key that signs from now on and keeps the old one published until every token it
 // signed has expired.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, type JsonWebKey, randomBytes } from 'node:crypto';
 import type { Repositories } from '../store/index.js';
 import type { Clock } from './clock.js';
 import type { SecretBox } from './secrets.js';
@@ -23,13 +23,35 @@ export interface SigningKeyService {
   rotateSigningKeys(tenant: string): Promise<string[]>;
 }
 
-function generateJwk(alg: SigningAlgorithm): PrivateJwk {
-  const pair =
+/**
+ * generateKeyPairSync with JWK output, which Node has had since 16 and @types/node does not
+ * declare.
+ */
+const generateJwkPair = generateKeyPairSync as unknown as (
+  type: 'rsa' | 'ec',
+  options: {
+    modulusLength?: number;
+    namedCurve?: string;
+    publicKeyEncoding: { format: 'jwk' };
+    privateKeyEncoding: { format: 'jwk' };
+  },
+) => { publicKey: JsonWebKey; privateKey: JsonWebKey };
+
+/**
+ * A new private signing key as a JWK. The key is encoded inside the generation call and never
+ * exported from a KeyObject afterwards: on Node 20, `KeyObject#export({ format: 'jwk' })` of a
+ * just-generated key holds the key's lock while it allocates, and a garbage collection there
+ * runs the destructor of the finished generation job, which waits for the same lock. The
+ * process then hangs for good (seen at a bench server's first start; gdb shows
+ * `~KeyGenJob` waiting in `uv_mutex_lock` under `ExportJWKRsaKey`).
+ */
+export function generateSigningJwk(alg: SigningAlgorithm): PrivateJwk {
+  const asJwk = { format: 'jwk' } as const;
+  const { privateKey } =
     alg === 'RS256'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = pair.privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
-  return { ...jwk, kid: randomBytes(12).toString('base64url'), alg, use: 'sig' };
+      ? generateJwkPair('rsa', { modulusLength: 2048, publicKeyEncoding: asJwk, privateKeyEncoding: asJwk })
+      : generateJwkPair('ec', { namedCurve: 'P-256', publicKeyEncoding: asJwk, privateKeyEncoding: asJwk });
+  return { ...privateKey, kid: randomBytes(12).toString('base64url'), alg, use: 'sig' };
 }
 
 export function createSigningKeyService(deps: {
@@ -50,7 +72,7 @@ export function createSigningKeyService(deps: {
     alg: SigningAlgorithm,
     generation: number,
   ): Promise<string | undefined> {
-    const jwk = generateJwk(alg);
+    const jwk = generateSigningJwk(alg);
     const inserted = await repos.signingKeys.insertKey({
       kid: jwk.kid,
       tenant_slug: tenant,

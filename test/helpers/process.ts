@@ -114,9 +114,20 @@ function cleanEnv(): Record<string, string> {
 
 /** Runs one `vakt` command to its end, in a clean environment plus `env`, with `stdin` as input. */
 export function runVakt(args: string[], env: Record<string, string>, stdin?: string): Promise<VaktRun> {
+  return runNode(['bin/vakt.js', ...args], { env: { ...cleanEnv(), ...env }, stdin });
+}
+
+/**
+ * Runs Node with `args` to its end, with `stdin` as input; after `timeoutMs` (60 s unless told)
+ * it is killed, and `timedOut` says so.
+ */
+export function runNode(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {},
+): Promise<VaktRun & { timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/vakt.js', ...args], {
-      env: { ...cleanEnv(), ...env },
+    const child = spawn(process.execPath, args, {
+      env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -127,12 +138,16 @@ export function runVakt(args: string[], env: Record<string, string>, stdin?: str
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr, timedOut });
     });
-    child.stdin.end(stdin ?? '');
+    child.stdin.end(options.stdin ?? '');
   });
 }
