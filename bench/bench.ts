@@ -30,8 +30,8 @@
 //      Runtime below), peak under each load, and idle again after the load.
 //
 // Once per run, before any load: the CPU of one RS256 signature in this process. Every token and
-// refresh grant signs an ID token so, on the threadpool; machines differ in it as they do in
-// argon2id, so it helps compare refresh figures from different machines.
+// refresh grant signs its ID token the same way, on the threadpool. Machines differ in it as they
+// do in argon2id, so it helps to compare refresh figures from different machines.
 //
 // The server runs in a child process (bench/server.ts) so the load generator neither distorts
 // its memory nor hides in its CPU figures; both still share this machine's cores. The SMS
