@@ -38,7 +38,9 @@
 // gateway's CPU counts as the load generator's.
 //
 // Environment: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS
-// (default 2), BENCH_CONCURRENCY (default 8), BENCH_DATABASES (default "sqlite,postgres"),
+// (default 10: after 2 s, a slow machine's server was still warming up, its logins about 10%
+// and a refresh phase run alone about 20% below their rates after 10 s), BENCH_CONCURRENCY
+// (default 8), BENCH_DATABASES (default "sqlite,postgres"),
 // BENCH_POSTGRES_URL (default VAKT_TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test),
 // BENCH_CPU_PROF=1 (write the server's V8 CPU profiles to bench-results/cpu-profiles/),
 // BENCH_SERVER=tsx (put the load on the tsx server instead of the compiled one),
@@ -95,7 +97,7 @@ function numberFromEnv(name: string, fallback: number, min: number): number {
 }
 
 const SECONDS = numberFromEnv('BENCH_SECONDS', 10, 0.5);
-const WARMUP_SECONDS = numberFromEnv('BENCH_WARMUP_SECONDS', 2, 0);
+const WARMUP_SECONDS = numberFromEnv('BENCH_WARMUP_SECONDS', 10, 0);
 const CONCURRENCY = Math.floor(numberFromEnv('BENCH_CONCURRENCY', 8, 1));
 const SMS_ACCOUNTS = Math.floor(numberFromEnv('BENCH_SMS_ACCOUNTS', 1000, 1));
 const DATABASES = (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(',').map((s) => s.trim());
