@@ -169,17 +169,15 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
       })[];
       const first = rows[0];
       if (!first) return undefined;
-      const account: AccountTable = {
-        id: first.id,
-        tenant_slug: first.tenant_slug,
-        status: first.status,
-        name: first.name,
-        given_name: first.given_name,
-        family_name: first.family_name,
-        locale: first.locale,
-        created_at: first.created_at,
-        updated_at: first.updated_at,
-      };
+      // The account's own columns are what is left of a row without the identifier's.
+      const {
+        identifier_id: _id,
+        identifier_kind: _kind,
+        identifier_value: _value,
+        identifier_verified_at: _verified,
+        identifier_created_at: _created,
+        ...account
+      } = first;
       const identifiers = rows.flatMap((row): IdentifierTable[] =>
         row.identifier_id === null
           ? []
