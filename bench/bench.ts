@@ -4,8 +4,9 @@
 //
 // Per database, in one run:
 //   1. the argon2id ceiling: verifications per second through createPasswordHasher() at the
-//      configured parameters, at the same concurrency as the login loops (in this process, while
-//      the server idles);
+//      configured parameters, by as many loops as the logins have (in this process, while the
+//      server idles); the hasher runs as many at once as the machine has cores, as the server's
+//      does unless VAKT_HASH_CONCURRENCY is set;
 //   2. complete password logins over HTTP: authorize (confidential first-party client, PKCE S256)
 //      → hosted login page → POST the form → redirect with the code → token endpoint
 //      (client_secret_basic + code_verifier) → an id_token; by twice as many people as there
@@ -1153,7 +1154,7 @@ async function benchDatabase(
     const { endpoints } = loaded;
     console.log(
       `  load on the ${SERVER_RUNTIME} server, pid ${server.ready.pid} (${server.ready.processes} process(es)), ${server.ready.url}` +
-        ` (UV_THREADPOOL_SIZE ${server.ready.threadpool});` +
+        ` (UV_THREADPOOL_SIZE ${server.ready.threadpool}, ${server.ready.hashConcurrency} password hash(es) at once per process);` +
         ` ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per phase, ${CONCURRENCY} concurrent`,
     );
 

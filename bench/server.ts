@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { createCore, createVakt } from '../src/composition.js';
 import type { DeploymentConfig } from '../src/config/schema.js';
-import { loadSettings } from '../src/config/settings.js';
+import { loadSettings, workerHashConcurrency } from '../src/config/settings.js';
 
 /**
  * `count` accounts in `tenant`, each with one verified number: `+<first + i>` for i in 0..count-1
@@ -142,6 +142,8 @@ export type ServerMessage =
       pid: number;
       rss: number;
       threadpool: string;
+      /** Password hashes each serving process runs at once (VAKT_HASH_CONCURRENCY). */
+      hashConcurrency: number;
       processes: number;
     }
   | { type: 'sample'; rss: number; heapUsed: number; heapTotal: number; external: number }
@@ -168,6 +170,8 @@ const settings = loadSettings('test', {
   VAKT_DATA_DIR: process.env.BENCH_DATA_DIR ?? '.vakt-bench',
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
   ...(process.env.VAKT_SMS_WEBHOOK_URL ? { VAKT_SMS_WEBHOOK_URL: process.env.VAKT_SMS_WEBHOOK_URL } : {}),
+  // As `vakt start --workers N` sets it for its workers, unless given.
+  VAKT_HASH_CONCURRENCY: process.env.VAKT_HASH_CONCURRENCY ?? String(workerHashConcurrency(workers)),
 });
 const config = JSON.parse(process.env.BENCH_TENANT_CONFIG ?? '{}') as DeploymentConfig;
 const tenant = config.tenants[0]!;
@@ -301,6 +305,7 @@ async function serve(): Promise<void> {
     pid: process.pid,
     rss: process.memoryUsage.rss(),
     threadpool,
+    hashConcurrency: vakt.hasher.concurrency,
     processes: 1,
   });
 }
@@ -407,6 +412,7 @@ async function primary(): Promise<void> {
     pid: process.pid,
     rss: process.memoryUsage.rss() + ready.reduce((sum, r) => sum + r.rss, 0),
     threadpool,
+    hashConcurrency: ready[0]!.hashConcurrency,
     processes: workers + 1,
   });
 }

@@ -53,7 +53,12 @@ export function createCore(settings: Settings, options: VaktOptions = {}, servin
       })
     : createDatabaseLimitStore(repos);
   const secrets = createSecretBox(settings.secret);
-  const hasher = options.hasher ?? createPasswordHasher();
+  const hasher =
+    options.hasher ??
+    createPasswordHasher(
+      undefined,
+      settings.hashConcurrency ? { concurrency: settings.hashConcurrency } : {},
+    );
   const throttle = createThrottleService({ repos, limits, clock });
   const accounts = createAccountService({ repos, clock, hasher, throttle });
   const codes = createCodeService({ repos, limits, clock, secrets });

@@ -90,6 +90,15 @@ describe('vakt CLI', { concurrency: true }, () => {
       assert.equal(run.stdout, '');
     });
 
+    test('a bad VAKT_HASH_CONCURRENCY stops start-up with the variable named', async () => {
+      for (const value of ['0', 'all']) {
+        const run = await vakt(['start'], { ...env, VAKT_HASH_CONCURRENCY: value });
+        expectExit(run, 2, `vakt start with VAKT_HASH_CONCURRENCY=${value}`);
+        assert.match(run.stderr, /environment variable VAKT_HASH_CONCURRENCY/);
+        assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+      }
+    });
+
     test('an unknown command exits 2 with the usage', async () => {
       const run = await vakt(['frobnicate'], env);
       expectExit(run, 2, 'vakt frobnicate');

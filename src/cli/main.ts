@@ -8,7 +8,7 @@ import { createCore, createVakt, type Vakt } from '../composition.js';
 import { ConfigError } from '../config/errors.js';
 import { loadDeploymentConfig } from '../config/load.js';
 import type { DeploymentConfig } from '../config/schema.js';
-import { loadSettings, type Mode } from '../config/settings.js';
+import { loadSettings, type Mode, workerHashConcurrency } from '../config/settings.js';
 import { registerOutboxRoutes } from '../delivery/outbox-page.js';
 import { deliveryProblems } from '../delivery/routing.js';
 import { demoRelyingParties } from '../demo/relying-party.js';
@@ -106,10 +106,15 @@ async function serve(mode: 'development' | 'production', configFile: string | un
       await core.close();
     }
     if (workers > 1) {
-      for (let i = 0; i < workers; i++) cluster.fork();
+      // The workers share the cores for password hashing, unless VAKT_HASH_CONCURRENCY says otherwise.
+      const env =
+        settings.hashConcurrency === undefined
+          ? { VAKT_HASH_CONCURRENCY: String(workerHashConcurrency(workers)) }
+          : {};
+      for (let i = 0; i < workers; i++) cluster.fork(env);
       cluster.on('exit', (worker, code, signal) => {
         console.error(`vakt: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
-        cluster.fork();
+        cluster.fork(env);
       });
       console.log(`vakt ${mode}: ${workers} workers on ${settings.publicUrl}`);
       return;

@@ -2,6 +2,7 @@
 // production differ here and nowhere else: `vakt start` refuses the shortcuts `vakt dev` takes.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -31,6 +32,8 @@ export interface Settings {
   deliveryTimeoutMs: number;
   /** Redis for the limit counters and guess waits, shared by every process; unset: the database. */
   redisUrl?: string;
+  /** Password hashes or verifications this process runs at once; unset: the machine's cores. */
+  hashConcurrency?: number;
 }
 
 /** The documented environment; docs/configuration.md is generated from this list. */
@@ -109,6 +112,13 @@ export const ENVIRONMENT_VARIABLES = [
     description:
       'Redis for the limits on sending codes and the waits after wrong passwords and codes, shared by every process: `redis://[:password@]host:6379[/db]` or `rediss://…` (TLS). Without it they are counted in the database. The codes themselves and the 100-failure account lock stay in the database either way. Redis must answer at start-up; while it is away, requests that need a limit fail (closed) with the generic error page.',
   },
+  {
+    name: 'VAKT_HASH_CONCURRENCY',
+    development: 'the number of cores',
+    production: 'the number of cores, shared among `--workers`',
+    description:
+      'Password hashes (argon2id) one process computes at once; more logins wait their turn. More than the cores makes each hash cost more CPU. With `--workers N` each worker gets its share of the cores (at least 1) unless this is set.',
+  },
 ] as const;
 
 const envSchema = z.object({
@@ -157,6 +167,7 @@ const envSchema = z.object({
       'must be a redis:// or rediss:// URL',
     )
     .optional(),
+  VAKT_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
 });
 
 // A refused value is never echoed, only the variable named: an SMTP, webhook or Redis URL may hold a password.
@@ -214,6 +225,7 @@ export function loadSettings(mode: Mode, env: NodeJS.ProcessEnv = process.env): 
     smsWebhookUrls: e.VAKT_SMS_WEBHOOK_URL ?? [],
     deliveryTimeoutMs: Math.round((e.VAKT_DELIVERY_TIMEOUT ?? 10) * 1000),
     ...(e.VAKT_REDIS_URL ? { redisUrl: e.VAKT_REDIS_URL } : {}),
+    ...(e.VAKT_HASH_CONCURRENCY ? { hashConcurrency: e.VAKT_HASH_CONCURRENCY } : {}),
   };
 }
 
@@ -225,6 +237,14 @@ function developmentSecret(dataDir: string): string {
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
   return secret;
+}
+
+/**
+ * What `--workers N` gives each worker for VAKT_HASH_CONCURRENCY when it is not set: a share of
+ * the cores, rounded up (a core left idle during a burst of logins costs more than one shared).
+ */
+export function workerHashConcurrency(workers: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.ceil(cores / workers));
 }
 
 export function isPostgresUrl(url: string): boolean {

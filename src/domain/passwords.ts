@@ -1,6 +1,10 @@
 // Password hashing: argon2id at OWASP's parameters (m=19 MiB, t=2, p=1), run off the event loop
 // by @node-rs/argon2. A login for an unknown identifier verifies against a dummy hash so it costs
 // the same as a wrong password (ASVS 6.3.8).
+// At most `concurrency` hashes run at once (default: the machine's cores); the others wait their
+// turn. libuv's pool has 4 threads, and 4 verifications at once on 2 cores cost each about a fifth
+// more CPU than 2 at once (cache and switches; docs/performance.md), and leave no thread for the
+// token endpoint's signatures.
 // Imported accounts may bring a legacy hash, which verify() also accepts until the person's next
 // successful login replaces it with argon2id (needsRehash): bcrypt ($2a$/$2b$/$2y$, bcryptjs, in
 // slices off the event loop) and PBKDF2 in passlib's ($pbkdf2-sha256$rounds$salt$hash, ab64) and
@@ -8,9 +12,11 @@
 // A legacy hash with absurd parameters (too few or too many rounds, a hash of the wrong length)
 // never verifies, and isSupportedPasswordHash() refuses it at import.
 import { pbkdf2, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { type Algorithm, hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
+import { createGate } from './concurrency.js';
 
 // Algorithm is an ambient const enum; 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm;
@@ -32,6 +38,13 @@ export interface PasswordHasher {
   /** Spends the time of one verification without an account to verify against. */
   verifyDummy(password: string): Promise<void>;
   parameters: Argon2Parameters;
+  /** How many hashes or verifications may run at once. */
+  concurrency: number;
+}
+
+export interface PasswordHasherOptions {
+  /** Hashes or verifications at once; default: the machine's cores (os.availableParallelism()). */
+  concurrency?: number;
 }
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -148,19 +161,29 @@ async function verifyLegacy(check: (password: string) => Promise<boolean>, passw
   return nfc !== password && (await check(nfc));
 }
 
-export function createPasswordHasher(parameters: Argon2Parameters = OWASP_ARGON2): PasswordHasher {
+export function createPasswordHasher(
+  parameters: Argon2Parameters = OWASP_ARGON2,
+  { concurrency = availableParallelism() }: PasswordHasherOptions = {},
+): PasswordHasher {
   const options = { algorithm: ARGON2ID, ...parameters };
+  const gate = createGate(concurrency);
   let dummy: Promise<string> | undefined;
   return {
     parameters,
-    hash: (password) => hash(password.normalize('NFC'), options),
+    concurrency,
+    hash: (password) => gate.run(() => hash(password.normalize('NFC'), options)),
     async verify(stored, password) {
       try {
-        if (stored.startsWith('$argon2')) return await verify(stored, password.normalize('NFC'));
+        if (stored.startsWith('$argon2'))
+          return await gate.run(() => verify(stored, password.normalize('NFC')));
         if (stored.startsWith('$2'))
-          return isBcrypt(stored) && (await verifyLegacy((p) => bcrypt.compare(p, stored), password));
+          return (
+            isBcrypt(stored) &&
+            (await gate.run(() => verifyLegacy((p) => bcrypt.compare(p, stored), password)))
+          );
         const pbkdf2Hash = parsePbkdf2(stored);
-        if (pbkdf2Hash) return await verifyLegacy((p) => verifyPbkdf2(pbkdf2Hash, p), password);
+        if (pbkdf2Hash)
+          return await gate.run(() => verifyLegacy((p) => verifyPbkdf2(pbkdf2Hash, p), password));
         return false;
       } catch {
         return false;
@@ -171,8 +194,9 @@ export function createPasswordHasher(parameters: Argon2Parameters = OWASP_ARGON2
         `$argon2id$v=19$m=${parameters.memoryCost},t=${parameters.timeCost},p=${parameters.parallelism}$`,
       ),
     async verifyDummy(password) {
-      dummy ??= hash('vakt-dummy-password', options);
-      await verify(await dummy, password.normalize('NFC')).catch(() => false);
+      dummy ??= gate.run(() => hash('vakt-dummy-password', options));
+      const stored = await dummy;
+      await gate.run(() => verify(stored, password.normalize('NFC'))).catch(() => false);
     },
   };
 }
