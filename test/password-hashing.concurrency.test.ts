@@ -1,7 +1,7 @@
 // Password hashing runs at most a fixed number of hashes at once (VAKT_HASH_CONCURRENCY, default
 // the machine's cores); the others wait their turn, first come first served, and a hash that
 // fails still gives its place to the next. Without the limit, every login in flight takes one of
-// libuv's threads: 4 verifications at once on 2 cores cost each about a fifth more CPU than 2
+// libuv's threads: 4 verifications at once on 2 cores cost each about a quarter more CPU than 2
 // (docs/performance.md), and the token endpoint's signatures wait behind them.
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';

@@ -2,9 +2,9 @@
 // by @node-rs/argon2. A login for an unknown identifier verifies against a dummy hash so it costs
 // the same as a wrong password (ASVS 6.3.8).
 // At most `concurrency` hashes run at once (default: the machine's cores); the others wait their
-// turn. libuv's pool has 4 threads, and 4 verifications at once on 2 cores cost each about a fifth
-// more CPU than 2 at once (cache and switches; docs/performance.md), and leave no thread for the
-// token endpoint's signatures.
+// turn. libuv's pool has 4 threads, and 4 verifications at once on 2 cores cost each about a
+// quarter more CPU than 2 at once (docs/performance.md), and leave no thread for the token
+// endpoint's signatures.
 // Imported accounts may bring a legacy hash, which verify() also accepts until the person's next
 // successful login replaces it with argon2id (needsRehash): bcrypt ($2a$/$2b$/$2y$, bcryptjs, in
 // slices off the event loop) and PBKDF2 in passlib's ($pbkdf2-sha256$rounds$salt$hash, ab64) and
