@@ -3,11 +3,12 @@
 // Cites: ARCHITECTURE "Scaling out", ASVS 3.3.x (Secure cookies in production).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
+import { workerHashConcurrency } from '../src/config/settings.js';
 import { databaseKinds, type TestDatabase } from './helpers/databases.js';
 import { UserAgent } from './helpers/http-client.js';
 import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
@@ -197,6 +198,14 @@ describe('vakt start --workers 2', { skip: databaseKinds[0]!.skip }, () => {
         .trim()
         .split('\n');
       assert.equal(children.length, 2, `two workers: ${children.join(',')}`);
+      // Each worker hashes passwords on its share of the cores, not on all of them.
+      for (const pid of children) {
+        const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        assert.ok(
+          environment.includes(`VAKT_HASH_CONCURRENCY=${workerHashConcurrency(2)}`),
+          `worker ${pid}: ${environment.filter((v) => v.startsWith('VAKT_HASH')).join(', ') || 'no VAKT_HASH_CONCURRENCY'}`,
+        );
+      }
       execFileSync(
         process.execPath,
         [
