@@ -34,6 +34,7 @@ const ALL_MIGRATIONS = [
   '0004_login_throttles',
   '0005_code_places',
   '0006_oidc_partial_indexes',
+  '0007_guess_functions',
 ];
 
 for (const kind of databaseKinds) {
@@ -732,6 +733,14 @@ for (const kind of databaseKinds) {
           for (const row of rows)
             if (await models.findModel('upgraded', row.model, row.id, T)) left.push(row.id);
           assert.deepEqual(left, ['s1', 'i1', 'g1', 'rt2'], "the grant's code and tokens went, nothing else");
+          // Guesses are taken and given back (on PostgreSQL by the functions 0007 added).
+          const throttles = createRepositories(upgraded).throttles;
+          const rule = { firstWaitMs: 1000, maxWaitMs: 60_000, forgetAfterMs: 3_600_000 };
+          const guess = [{ key: 'id:upgraded@example.com', free: 1 }];
+          assert.equal(await throttles.takeGuess('upgraded', guess, T, rule), undefined);
+          assert.equal(await throttles.takeGuess('upgraded', guess, T, rule), 1000, 'the 1st failure waits');
+          await throttles.giveBack('upgraded', ['id:upgraded@example.com']);
+          assert.deepEqual(await throttles.find('upgraded', ['id:upgraded@example.com']), []);
         } finally {
           await upgraded.close();
         }

@@ -278,6 +278,72 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_guess_functions': {
+      async up(db: Kysely<unknown>) {
+        // PostgreSQL only: a guess's take and its give-back, each one round trip instead of a
+        // transaction of five (BEGIN, the advisory locks, a read or a delete, a write, COMMIT),
+        // with the same locks and the same rules as throttle-repository.ts's SQLite path. The
+        // locks are held from the first statement to the end of the call, a few statements of
+        // one server-side call instead of three round trips. In a VOLATILE function each
+        // statement takes a new snapshot (READ COMMITTED), so the reads after the locks see
+        // every change committed before they were granted.
+        if (dialect !== 'postgres') return;
+        // p_locks: the lock keys, deduplicated and sorted by the caller as lockForTransaction
+        // sorts them (so two callers never wait for each other), in lock space p_space.
+        // Answers 0 when a guess was taken on every key, or the ms the longest-waiting key must
+        // still wait (then nothing is taken). A key's wait after its new count is guessWait():
+        // none below p_free failures, then p_first ms doubling, at most p_max.
+        await sql`create function vakt_take_guess(
+            p_locks text[], p_space bigint, p_tenant text, p_keys text[], p_free integer[],
+            p_now bigint, p_first bigint, p_max bigint, p_forget_after bigint) returns bigint
+          language plpgsql volatile as $$
+          declare
+            v_wait bigint;
+          begin
+            perform pg_advisory_xact_lock(hashtextextended(k, p_space))
+              from unnest(p_locks) with ordinality as t(k, n) order by n;
+            select coalesce(max(blocked_until - p_now), 0) into v_wait from login_throttles
+              where tenant_slug = p_tenant and key = any(p_keys)
+                and last_failure_at >= p_now - p_forget_after;
+            if v_wait > 0 then
+              return v_wait;
+            end if;
+            insert into login_throttles as t (tenant_slug, key, failures, last_failure_at, blocked_until)
+              select p_tenant, w.key, w.failures, p_now, case when w.wait > 0 then p_now + w.wait else 0 end
+              from (
+                select k.key, k.failures, case when k.failures < k.free then 0
+                  else least(p_max, p_first * power(2::numeric, k.failures - k.free))::bigint end as wait
+                from (
+                  select g.key, g.free, coalesce((
+                    select r.failures from login_throttles r
+                      where r.tenant_slug = p_tenant and r.key = g.key
+                        and r.last_failure_at >= p_now - p_forget_after), 0) + 1 as failures
+                  from unnest(p_keys, p_free) as g(key, free)
+                ) as k
+              ) as w
+              on conflict (tenant_slug, key) do update set
+                failures = excluded.failures,
+                last_failure_at = excluded.last_failure_at,
+                blocked_until = excluded.blocked_until;
+            return 0;
+          end $$`.execute(db);
+        // Gives p_keys their tries back (one failure less, no wait; a row at 0 goes) and
+        // forgets p_forget's failures, under the same locks.
+        await sql`create function vakt_give_back_guess(
+            p_locks text[], p_space bigint, p_tenant text, p_keys text[], p_forget text[])
+            returns void
+          language plpgsql volatile as $$
+          begin
+            perform pg_advisory_xact_lock(hashtextextended(k, p_space))
+              from unnest(p_locks) with ordinality as t(k, n) order by n;
+            delete from login_throttles
+              where tenant_slug = p_tenant
+                and (key = any(p_forget) or (key = any(p_keys) and failures <= 1));
+            update login_throttles set failures = failures - 1, blocked_until = 0
+              where tenant_slug = p_tenant and key = any(p_keys);
+          end $$`.execute(db);
+      },
+    },
   };
 }
 

@@ -1,8 +1,9 @@
 // Counters of consecutive failures, one row per tenant and key, raised in one statement
 // (insert … on conflict do update) so that concurrent failures are all counted.
 import { type Kysely, sql } from 'kysely';
-import { type Dialect, LOCK_SPACE, lockForTransaction } from './database.js';
+import { type Dialect, LOCK_SPACE, lockForTransaction, lockOrder } from './database.js';
 import { type GuessKey, type GuessRule, guessWait } from './limit-store.js';
+import { precompile } from './precompiled.js';
 import type { Database } from './schema.js';
 
 export interface ThrottleRow {
@@ -28,7 +29,8 @@ export interface ThrottleRepository {
   clear(tenant: string, keys: string[]): Promise<void>;
   /**
    * LimitStore.takeGuess in the database: one transaction, in which processes taking a guess
-   * on the same key queue (SQLite's write lock; an advisory lock per key on PostgreSQL).
+   * on the same key queue (SQLite's write lock; on PostgreSQL an advisory lock per key, in one
+   * call to vakt_take_guess).
    */
   takeGuess(tenant: string, keys: GuessKey[], now: number, rule: GuessRule): Promise<number | undefined>;
   /** LimitStore.giveBackGuess: one failure less and no wait (a row at 0 goes); `forget`'s rows go. */
@@ -50,6 +52,36 @@ export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect)
       LOCK_SPACE.guessKeys,
       keys.map((k) => `${tenant}\n${k}`),
     );
+
+  // PostgreSQL: the take and the give-back are one call each to the functions of migration
+  // 0007, which take the same locks and follow the same rules as the transactions below.
+  const lockKeysOf = (tenant: string, keys: string[]) => lockOrder(keys.map((k) => `${tenant}\n${k}`));
+  type TakeArgs = {
+    locks: string[];
+    space: number;
+    tenant: string;
+    keys: string[];
+    free: number[];
+    now: number;
+    first: number;
+    max: number;
+    forgetAfter: number;
+  };
+  const takeGuessCall = precompile<TakeArgs>(
+    db,
+    ['locks', 'space', 'tenant', 'keys', 'free', 'now', 'first', 'max', 'forgetAfter'],
+    (a) => ({
+      compile: () =>
+        sql`select vakt_take_guess(${a.locks}::text[], ${a.space}, ${a.tenant}, ${a.keys}::text[],
+          ${a.free}::integer[], ${a.now}, ${a.first}, ${a.max}, ${a.forgetAfter}) as wait`.compile(db),
+    }),
+  );
+  type GiveBackArgs = { locks: string[]; space: number; tenant: string; keys: string[]; forget: string[] };
+  const giveBackCall = precompile<GiveBackArgs>(db, ['locks', 'space', 'tenant', 'keys', 'forget'], (a) => ({
+    compile: () =>
+      sql`select vakt_give_back_guess(${a.locks}::text[], ${a.space}, ${a.tenant}, ${a.keys}::text[],
+        ${a.forget}::text[])`.compile(db),
+  }));
 
   return {
     async find(tenant, keys) {
@@ -96,8 +128,27 @@ export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect)
           .execute();
       });
     },
-    takeGuess(tenant, keys, now, rule) {
-      if (keys.length === 0) return Promise.resolve(undefined);
+    async takeGuess(tenant, keys, now, rule) {
+      if (keys.length === 0) return undefined;
+      if (dialect === 'postgres') {
+        const { rows } = await takeGuessCall({
+          locks: lockKeysOf(
+            tenant,
+            keys.map((k) => k.key),
+          ),
+          space: LOCK_SPACE.guessKeys,
+          tenant,
+          keys: keys.map((k) => k.key),
+          free: keys.map((k) => k.free),
+          now,
+          first: rule.firstWaitMs,
+          max: rule.maxWaitMs,
+          forgetAfter: rule.forgetAfterMs,
+        });
+        // bigint arrives as a string.
+        const wait = Number((rows[0] as { wait: string | number }).wait);
+        return wait > 0 ? wait : undefined;
+      }
       return db.transaction().execute(async (trx) => {
         await lockKeys(
           trx,
@@ -148,6 +199,16 @@ export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect)
     },
     async giveBack(tenant, keys, forget = []) {
       if (keys.length === 0 && forget.length === 0) return;
+      if (dialect === 'postgres') {
+        await giveBackCall({
+          locks: lockKeysOf(tenant, [...keys, ...forget]),
+          space: LOCK_SPACE.guessKeys,
+          tenant,
+          keys,
+          forget,
+        });
+        return;
+      }
       await db.transaction().execute(async (trx) => {
         await lockKeys(trx, tenant, [...keys, ...forget]);
         // Forgotten keys, and keys whose one failure is given back, go; the others count one less.
