@@ -428,7 +428,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         }),
       );
     }
-    return kit.finish(request, reply, journey, {
+    return kit.finish(reply, journey, {
       login: { accountId: created.value.id, remember: payload.remember, amr: amrFor(kind) },
     });
   });
@@ -518,7 +518,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     } else {
       await accounts.markIdentifierVerified(runtime.slug, payload.accountId, payload.identifierId);
     }
-    return kit.finish(request, reply, journey, {
+    return kit.finish(reply, journey, {
       login: { accountId: payload.accountId, remember: payload.remember, amr: amrFor(checked.value.kind) },
     });
   });

@@ -101,7 +101,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     if (details.prompt.name === 'login') return showLogin(request, reply, journey, 200);
     if (details.prompt.name === 'consent') {
       if (runtime.clients.get(String(details.params.client_id))?.firstParty) {
-        return kit.finish(request, reply, journey, { consent: await grantConsent(journey) });
+        return kit.finish(reply, journey, { consent: await grantConsent(journey) });
       }
       const ctx = kit.page(request, journey, base);
       const scopes = String(details.params.scope ?? '')
@@ -190,7 +190,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       }
       return kit.seeOther(reply, `${journey.base}/verify`);
     }
-    return kit.finish(request, reply, journey, {
+    return kit.finish(reply, journey, {
       login: { accountId, remember: remember === 'on', amr: ['pwd'] },
     });
   });
@@ -200,13 +200,13 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     if (!journey) return reply;
     if (journey.details.prompt.name !== 'consent')
       return kit.sendErrorPage(request, reply, 400, 'request.invalid', journey.runtime.settings);
-    return kit.finish(request, reply, journey, { consent: await grantConsent(journey) });
+    return kit.finish(reply, journey, { consent: await grantConsent(journey) });
   });
 
   app.post<{ Params: Params }>('/t/:tenant/interaction/:uid/abort', async (request, reply) => {
     const journey = await kit.open(request, reply, { post: true });
     if (!journey) return reply;
-    return kit.finish(request, reply, journey, {
+    return kit.finish(reply, journey, {
       error: 'access_denied',
       error_description: 'End-User aborted interaction',
     });

@@ -111,19 +111,16 @@ export function createJourneyKit(deps: KitDeps) {
     return reply.code(303).header('cache-control', 'no-store').redirect(path, 303);
   }
 
-  async function finish(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    journey: Journey,
-    result: Record<string, unknown>,
-  ) {
+  async function finish(reply: FastifyReply, journey: Journey, result: Record<string, unknown>) {
     // prompt=create is answered by any login, whether the person signed up or already had an account.
     const prompts = String(journey.details.params.prompt ?? '').split(' ');
     const answer = prompts.includes('create') ? { create: {}, ...result } : result;
-    const returnTo = await journey.runtime.provider.interactionResult(request.raw, reply.raw, answer, {
-      mergeWithLastSubmission: false,
-    });
-    return seeOther(reply, returnTo);
+    // What provider.interactionResult(…, { mergeWithLastSubmission: false }) does, on the
+    // interaction `open` read, instead of reading it again: one statement less per step.
+    const interaction = journey.details;
+    interaction.result = answer;
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+    return seeOther(reply, interaction.returnTo);
   }
 
   /**

@@ -281,7 +281,7 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
         errorVars: changed.vars,
       });
     }
-    return kit.finish(request, reply, journey, {
+    return kit.finish(reply, journey, {
       login: { accountId: proof.accountId, remember: false, amr: codeJourneys.amrFor(proof.kind) },
     });
   });
