@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Kysely, sql } from 'kysely';
 import { createManualClock } from '../src/domain/clock.js';
 import { createAdapterClass } from '../src/oidc/adapter.js';
+import { LOCK_SPACE, lockForTransaction } from '../src/store/database.js';
 import {
   createRepositories,
   migrateTo,
@@ -762,6 +763,56 @@ for (const kind of databaseKinds) {
         await sql`deallocate all`.execute(store.db);
         assert.equal((await models.findModel('pooled', 'Session', 's1', T))?.uid, 'u1');
       } finally {
+        await store.close();
+        await fresh.drop();
+      }
+    });
+
+    // ASVS 6.3.1: a guess's count is read and written under its key's lock. The functions of
+    // migration 0007 must take the same lock as every transaction that changes the key (clear,
+    // and a process of the version before, during an upgrade), or a change between a take's read
+    // and its write is lost.
+    test('the guess functions wait for a transaction holding the same key lock, and go on when it ends', {
+      skip: kind.name !== 'postgres' && 'only PostgreSQL takes advisory locks',
+    }, async () => {
+      const { fresh, store } = await newDatabaseWithSession('locks');
+      const other = openStore(fresh.url, { poolSize: 1 });
+      try {
+        const throttles = createRepositories(other).throttles;
+        const rule = { firstWaitMs: 1000, maxWaitMs: 60_000, forgetAfterMs: 3_600_000 };
+        const key = 'id:held@example.com';
+        const calls: [string, () => Promise<unknown>][] = [
+          ['take', () => throttles.takeGuess('locks', [{ key, free: 5 }], T, rule)],
+          ['give back', () => throttles.giveBack('locks', [key])],
+        ];
+        for (const [name, call] of calls) {
+          let lockHeld!: () => void;
+          const held = new Promise<void>((resolve) => (lockHeld = resolve));
+          let release!: () => void;
+          const released = new Promise<void>((resolve) => (release = resolve));
+          const holder = store.db.transaction().execute(async (trx) => {
+            await lockForTransaction(trx, 'postgres', LOCK_SPACE.guessKeys, [`locks\n${key}`]);
+            lockHeld();
+            await released;
+          });
+          await held;
+          let done = false;
+          const calling = call().then(() => {
+            done = true;
+          });
+          try {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            assert.equal(done, false, `the ${name} waits while the lock is held`);
+          } finally {
+            release();
+            await holder;
+          }
+          await calling;
+          assert.equal(done, true, `the ${name} goes on once the lock is released`);
+        }
+        assert.deepEqual(await throttles.find('locks', [key]), [], 'taken, then given back');
+      } finally {
+        await other.close();
         await store.close();
         await fresh.drop();
       }
