@@ -41,21 +41,17 @@ export interface ThrottleRepository {
 
 export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect): ThrottleRepository {
   /**
-   * Every change to a guess key's row happens under this lock, held to the end of the
+   * Every change to a guess key's row happens under its lock, held to the end of the
    * transaction: takeGuess reads a count and writes the next, and a give-back or a forget
-   * between the two would be lost (PostgreSQL; SQLite's transactions hold its write lock).
+   * between the two would be lost. On PostgreSQL an advisory lock per key, these keys in lock
+   * space guessKeys; SQLite's transactions begin immediate, holding its one write lock.
    */
+  const lockKeysOf = (tenant: string, keys: string[]) => lockOrder(keys.map((k) => `${tenant}\n${k}`));
   const lockKeys = (trx: Kysely<Database>, tenant: string, keys: string[]) =>
-    lockForTransaction(
-      trx,
-      dialect,
-      LOCK_SPACE.guessKeys,
-      keys.map((k) => `${tenant}\n${k}`),
-    );
+    lockForTransaction(trx, dialect, LOCK_SPACE.guessKeys, lockKeysOf(tenant, keys));
 
   // PostgreSQL: the take and the give-back are one call each to the functions of migration
-  // 0007, which take the same locks and follow the same rules as the transactions below.
-  const lockKeysOf = (tenant: string, keys: string[]) => lockOrder(keys.map((k) => `${tenant}\n${k}`));
+  // 0007, which take the same locks and follow the same rules as SQLite's transactions below.
   type TakeArgs = {
     locks: string[];
     space: number;
@@ -149,12 +145,8 @@ export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect)
         const wait = Number((rows[0] as { wait: string | number }).wait);
         return wait > 0 ? wait : undefined;
       }
+      // SQLite: the transaction's write lock keeps every other change out until it ends.
       return db.transaction().execute(async (trx) => {
-        await lockKeys(
-          trx,
-          tenant,
-          keys.map((k) => k.key),
-        );
         const rows = await trx
           .selectFrom('login_throttles')
           .select(['key', 'failures', 'last_failure_at', 'blocked_until'])
@@ -209,8 +201,8 @@ export function createThrottleRepository(db: Kysely<Database>, dialect: Dialect)
         });
         return;
       }
+      // SQLite, under the transaction's write lock.
       await db.transaction().execute(async (trx) => {
-        await lockKeys(trx, tenant, [...keys, ...forget]);
         // Forgotten keys, and keys whose one failure is given back, go; the others count one less.
         await trx
           .deleteFrom('login_throttles')
