@@ -37,6 +37,23 @@ export interface VaktOptions {
 // Clock skew relying parties may allow when checking a token's times.
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
+/**
+ * Refused password hashes (a full line, VAKT_HASH_QUEUE) are a warning for the operator, logged
+ * at most every 10 s with how many were refused since the last: a flood must not flood the log.
+ */
+function busyLog(logger: { warn(object: object, message: string): void }): () => void {
+  let refused = 0;
+  let lastWarned = Number.NEGATIVE_INFINITY;
+  return () => {
+    refused++;
+    const now = performance.now();
+    if (now - lastWarned < 10_000) return;
+    logger.warn({ refused }, 'password hashes refused with 503: too many wait already (VAKT_HASH_QUEUE)');
+    refused = 0;
+    lastWarned = now;
+  };
+}
+
 /** `serving`: a long-running server, not a CLI command (see openStore's backgroundCheckpoints). */
 export function createCore(settings: Settings, options: VaktOptions = {}, serving = false) {
   const clock = options.clock ?? systemClock;
@@ -55,10 +72,11 @@ export function createCore(settings: Settings, options: VaktOptions = {}, servin
   const secrets = createSecretBox(settings.secret);
   const hasher =
     options.hasher ??
-    createPasswordHasher(
-      undefined,
-      settings.hashConcurrency ? { concurrency: settings.hashConcurrency } : {},
-    );
+    createPasswordHasher(undefined, {
+      ...(settings.hashConcurrency ? { concurrency: settings.hashConcurrency } : {}),
+      ...(settings.hashQueue !== undefined ? { maxWaiting: settings.hashQueue } : {}),
+      onBusy: busyLog(logger),
+    });
   const throttle = createThrottleService({ repos, limits, clock });
   const accounts = createAccountService({ repos, clock, hasher, throttle });
   const codes = createCodeService({ repos, limits, clock, secrets });

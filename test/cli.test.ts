@@ -90,11 +90,16 @@ describe('vakt CLI', { concurrency: true }, () => {
       assert.equal(run.stdout, '');
     });
 
-    test('a bad VAKT_HASH_CONCURRENCY stops start-up with the variable named', async () => {
-      for (const value of ['0', 'all']) {
-        const run = await vakt(['start'], { ...env, VAKT_HASH_CONCURRENCY: value });
-        expectExit(run, 2, `vakt start with VAKT_HASH_CONCURRENCY=${value}`);
-        assert.match(run.stderr, /environment variable VAKT_HASH_CONCURRENCY/);
+    test('a bad VAKT_HASH_CONCURRENCY or VAKT_HASH_QUEUE stops start-up with the variable named', async () => {
+      for (const [name, value] of [
+        ['VAKT_HASH_CONCURRENCY', '0'],
+        ['VAKT_HASH_CONCURRENCY', 'all'],
+        ['VAKT_HASH_QUEUE', '-1'],
+        ['VAKT_HASH_QUEUE', '1.5'],
+      ] as const) {
+        const run = await vakt(['start'], { ...env, [name]: value });
+        expectExit(run, 2, `vakt start with ${name}=${value}`);
+        assert.match(run.stderr, new RegExp(`environment variable ${name}`));
         assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
       }
     });

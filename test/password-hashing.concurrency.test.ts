@@ -2,14 +2,17 @@
 // the machine's cores); the others wait their turn, first come first served, and a hash that
 // fails still gives its place to the next. Without the limit, every login in flight takes one of
 // libuv's threads: 4 verifications at once on 2 cores cost each about a quarter more CPU than 2
-// (docs/performance.md), and the token endpoint's signatures wait behind them.
+// (docs/performance.md), and the token endpoint's signatures wait behind them. At most
+// VAKT_HASH_QUEUE wait (default 64 per place); a newcomer beyond that is refused at once with a
+// BusyError (503 and Retry-After at the pages, test/logins.busy.http.test.ts).
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { loadSettings, workerHashConcurrency } from '../src/config/settings.js';
-import { createGate } from '../src/domain/concurrency.js';
-import { createPasswordHasher } from '../src/domain/passwords.js';
+import { createGate, GateFullError } from '../src/domain/concurrency.js';
+import { BusyError } from '../src/domain/errors.js';
+import { createPasswordHasher, WAITING_PER_PLACE } from '../src/domain/passwords.js';
 import { runNode } from './helpers/process.js';
 
 /** A task the test settles by hand, which records when it started. */
@@ -101,6 +104,57 @@ describe('a gate', () => {
 
   test('a limit that is not a whole number from 1 is refused', () => {
     for (const limit of [0, -1, 1.5, Number.NaN]) assert.throws(() => createGate(limit), RangeError);
+    for (const maxWaiting of [-1, 0.5, Number.NaN])
+      assert.throws(() => createGate(1, { maxWaiting }), RangeError);
+  });
+
+  test('with a full line, a newcomer is refused at once and its task never runs', async () => {
+    const gate = createGate(1, { maxWaiting: 2 });
+    const started: string[] = [];
+    const tasks = ['a', 'b', 'c'].map((name) => pending(started, name));
+    const results = tasks.map((t) => gate.run(t.task));
+    await tick();
+    assert.deepEqual(started, ['a'], 'a runs, b and c wait');
+
+    const refused = pending(started, 'refused');
+    const error = await gate.run(refused.task).catch((e: unknown) => e);
+    assert.ok(error instanceof GateFullError, String(error));
+    assert.equal(error.clearsInMs, 0, 'no task has finished yet, so no pace to estimate with');
+    await tick();
+    assert.deepEqual(started, ['a'], 'the refused task did not run, and took no place');
+
+    // One place frees: b runs, c waits, and one newcomer may wait again.
+    tasks[0]!.settle().resolve('A');
+    await tick();
+    assert.deepEqual(started, ['a', 'b']);
+    const late = pending(started, 'late');
+    const lateResult = gate.run(late.task);
+    const alsoRefused = await gate.run(async () => 'never').catch((e: unknown) => e);
+    assert.ok(alsoRefused instanceof GateFullError);
+    assert.ok(alsoRefused.clearsInMs > 0, 'with a task finished, the line has a pace');
+
+    tasks[1]!.settle().resolve('B');
+    await tick();
+    tasks[2]!.settle().resolve('C');
+    await tick();
+    late.settle().resolve('late');
+    assert.deepEqual(await Promise.all([...results, lateResult]), ['A', 'B', 'C', 'late']);
+    assert.deepEqual(started, ['a', 'b', 'c', 'late']);
+  });
+
+  test('with no line at all, a task runs at once or not at all', async () => {
+    const gate = createGate(1, { maxWaiting: 0 });
+    const started: string[] = [];
+    const first = pending(started, 'first');
+    const running = gate.run(first.task);
+    await tick();
+    await assert.rejects(
+      gate.run(async () => 'second'),
+      GateFullError,
+    );
+    first.settle().resolve('first');
+    assert.equal(await running, 'first');
+    assert.equal(await gate.run(async () => 'third'), 'third');
   });
 });
 
@@ -137,6 +191,41 @@ describe('the password hasher', () => {
     ]);
   });
 
+  test('lets 64 per place wait unless told', () => {
+    assert.equal(WAITING_PER_PLACE, 64);
+    assert.equal(createPasswordHasher(undefined, { concurrency: 2 }).maxWaiting, 128);
+    assert.equal(createPasswordHasher(undefined, { concurrency: 2, maxWaiting: 0 }).maxWaiting, 0);
+  });
+
+  test('with a full line, hash, verify and the dummy verify are refused, not answered', async () => {
+    const refusals: BusyError[] = [];
+    const hasher = createPasswordHasher(undefined, {
+      concurrency: 1,
+      maxWaiting: 0,
+      onBusy: (error) => refusals.push(error),
+    });
+    const stored = await hasher.hash('riktig hest batteri');
+    // The one place is taken by a hash; everything else is refused while it runs.
+    const holding = hasher.hash('en annen');
+    const answers = await Promise.allSettled([
+      hasher.verify(stored, 'riktig hest batteri'),
+      hasher.verify(stored, 'feil'),
+      hasher.verifyDummy('feil'),
+      hasher.hash('tredje'),
+    ]);
+    for (const answer of answers) {
+      assert.equal(answer.status, 'rejected', 'a refusal is not a false');
+      assert.ok(answer.reason instanceof BusyError, String(answer.reason));
+      assert.equal(answer.reason.status, 503);
+      assert.ok(answer.reason.retryAfterSeconds >= 1);
+    }
+    assert.equal(refusals.length, 4, 'each refusal is reported');
+    await holding;
+    // The line is free again, and a refused first dummy verify did not stay refused.
+    assert.equal(await hasher.verify(stored, 'riktig hest batteri'), true);
+    await hasher.verifyDummy('feil');
+  });
+
   test('a hash that makes the verification fail frees the place for the next', async () => {
     const hasher = createPasswordHasher(undefined, { concurrency: 1 });
     const stored = await hasher.hash('riktig hest batteri');
@@ -154,6 +243,13 @@ describe('VAKT_HASH_CONCURRENCY', () => {
   test('is read when set, and left to the machine when not', () => {
     assert.equal(loadSettings('test', { ...base, VAKT_HASH_CONCURRENCY: '3' }).hashConcurrency, 3);
     assert.equal(loadSettings('test', base).hashConcurrency, undefined);
+  });
+
+  test('VAKT_HASH_QUEUE is read when set, 0 included, and empty is unset', () => {
+    assert.equal(loadSettings('test', { ...base, VAKT_HASH_QUEUE: '10' }).hashQueue, 10);
+    assert.equal(loadSettings('test', { ...base, VAKT_HASH_QUEUE: '0' }).hashQueue, 0);
+    assert.equal(loadSettings('test', { ...base, VAKT_HASH_QUEUE: '' }).hashQueue, undefined);
+    assert.equal(loadSettings('test', base).hashQueue, undefined);
   });
 
   test('--workers N gives each worker its share of the cores, rounded up, at least 1', () => {

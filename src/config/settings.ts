@@ -34,6 +34,8 @@ export interface Settings {
   redisUrl?: string;
   /** Password hashes or verifications this process runs at once; unset: the machine's cores. */
   hashConcurrency?: number;
+  /** VAKT_HASH_QUEUE: password hashes that may wait in this process (default 64 per place). */
+  hashQueue?: number;
 }
 
 /** The documented environment; docs/configuration.md is generated from this list. */
@@ -119,6 +121,13 @@ export const ENVIRONMENT_VARIABLES = [
     description:
       'Password hashes (argon2id) one process computes at once; more logins wait their turn. More than the cores makes each hash cost more CPU. With `--workers N` each worker gets its share of the cores (at least 1) unless this is set.',
   },
+  {
+    name: 'VAKT_HASH_QUEUE',
+    development: '64 × `VAKT_HASH_CONCURRENCY`',
+    production: '64 × `VAKT_HASH_CONCURRENCY`, per worker',
+    description:
+      'Password hashes that may wait for their turn in one process. When that many wait, a login, sign-up or password change is refused at once with status 503, `Retry-After` and a message to try again in a few seconds; it changed nothing and does not count as a wrong guess. On 2 cores the default line clears in 0.4-2 s (5-25 ms per hash; `docs/performance.md`, "A bounded line"). `0` refuses whatever cannot start at once.',
+  },
 ] as const;
 
 const envSchema = z.object({
@@ -168,6 +177,11 @@ const envSchema = z.object({
     )
     .optional(),
   VAKT_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  // Empty is unset here: coerced, it would be 0, which refuses every hash that has to wait.
+  VAKT_HASH_QUEUE: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number().int().min(0).max(1_000_000).optional(),
+  ),
 });
 
 // A refused value is never echoed, only the variable named: an SMTP, webhook or Redis URL may hold a password.
@@ -226,6 +240,7 @@ export function loadSettings(mode: Mode, env: NodeJS.ProcessEnv = process.env): 
     deliveryTimeoutMs: Math.round((e.VAKT_DELIVERY_TIMEOUT ?? 10) * 1000),
     ...(e.VAKT_REDIS_URL ? { redisUrl: e.VAKT_REDIS_URL } : {}),
     ...(e.VAKT_HASH_CONCURRENCY ? { hashConcurrency: e.VAKT_HASH_CONCURRENCY } : {}),
+    ...(e.VAKT_HASH_QUEUE !== undefined ? { hashQueue: e.VAKT_HASH_QUEUE } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Repositories } from '../store/index.js';
 import type { AccountTable, IdentifierTable } from '../store/schema.js';
 import type { Clock } from './clock.js';
-import { fail, ok, type Result } from './errors.js';
+import { BusyError, fail, ok, type Result } from './errors.js';
 import {
   type NormalisedIdentifier,
   normaliseEmail,
@@ -63,7 +63,10 @@ export interface AccountService {
     >
   >;
   findAccountProfile(tenant: string, id: string): Promise<AccountProfile | undefined>;
-  /** A wrong password and an unknown identifier give the same answer in the same time (ASVS 6.3.8). */
+  /**
+   * A wrong password and an unknown identifier give the same answer in the same time (ASVS 6.3.8).
+   * Rejects with a BusyError, having written nothing, when too many password hashes wait.
+   */
   verifyPasswordLogin(
     tenant: string,
     defaultCountry: string,
@@ -80,10 +83,10 @@ export interface AccountService {
     kind: 'email' | 'phone',
     value: string,
   ): Promise<{ accountId: string; targets: IdentifierToVerify[] } | undefined>;
-  /** Sets a new password (already checked against the policy), auditing it. */
+  /** Sets a new password (already checked against the policy), auditing it; BusyError as above. */
   setPassword(tenant: string, accountId: string, password: string, reason: 'reset' | 'change'): Promise<void>;
   listVerifiedIdentifiers(accountId: string): Promise<IdentifierToVerify[]>;
-  /** Whether this is the account's password (re-authentication before a change). */
+  /** Whether this is the account's password (re-authentication before a change); BusyError as above. */
   verifyPassword(tenant: string, accountId: string, password: string): Promise<boolean>;
   /** Replaces an unproved identifier by one just proved with a code. */
   replaceIdentifier(
@@ -241,8 +244,13 @@ export function createAccountService(deps: {
       }
       const passwordOk = await hasher.verify(stored, password);
       if (passwordOk && hasher.needsRehash(stored)) {
-        // A legacy or weaker hash (an import) becomes argon2id at the current parameters.
-        await repos.accounts.updatePasswordHash(accountId, await hasher.hash(password), clock.now());
+        // A legacy or weaker hash (an import) becomes argon2id at the current parameters. When
+        // too many hashes wait, the upgrade waits for a later login, not this one.
+        const upgraded = await hasher.hash(password).catch((error: unknown) => {
+          if (error instanceof BusyError) return undefined;
+          throw error;
+        });
+        if (upgraded) await repos.accounts.updatePasswordHash(accountId, upgraded, clock.now());
       }
       if (!passwordOk) {
         await throttle.accountFailed(tenant, accountId);

@@ -1,25 +1,56 @@
 // A gate that lets a fixed number of tasks run at once; the others wait their turn, first come
 // first served. Password hashing goes through one (see passwords.ts): argon2id runs on libuv's
 // thread pool, and more verifications at once than the machine has cores only makes each dearer.
+// The line is bounded: once `maxWaiting` tasks wait, a newcomer is refused at once with a
+// GateFullError, which says how long the line would take to clear. Under a flood, waiting longer
+// buys no throughput, only latency for everyone and memory for the requests held open.
 
 export interface Gate {
   readonly limit: number;
-  /** Runs `task` once a place is free, and frees the place when it settles, fulfilled or not. */
+  /**
+   * Runs `task` once a place is free, and frees the place when it settles, fulfilled or not.
+   * Rejects with a GateFullError, without running `task`, when the line is full.
+   */
   run<T>(task: () => Promise<T>): Promise<T>;
 }
 
-export function createGate(limit: number): Gate {
+export interface GateOptions {
+  /** How many tasks may wait for a place (default: no bound); 0 runs a task at once or never. */
+  maxWaiting?: number;
+}
+
+export class GateFullError extends Error {
+  override name = 'GateFullError';
+  /** How long the tasks already in the gate would take to finish, at their recent pace. */
+  constructor(readonly clearsInMs: number) {
+    super(`the gate's line is full; it clears in about ${Math.round(clearsInMs)} ms`);
+  }
+}
+
+/** The weight of the newest task's duration in the moving average the estimate uses. */
+const PACE_WEIGHT = 0.1;
+
+export function createGate(limit: number, { maxWaiting = Number.POSITIVE_INFINITY }: GateOptions = {}): Gate {
   if (!Number.isInteger(limit) || limit < 1)
     throw new RangeError(`a gate's limit must be a whole number ≥ 1, not ${limit}`);
+  if (!(maxWaiting >= 0) || (Number.isFinite(maxWaiting) && !Number.isInteger(maxWaiting)))
+    throw new RangeError(`a gate's line must be a whole number ≥ 0, not ${maxWaiting}`);
   let running = 0;
   // A queue that does not shift an array: under a burst thousands may wait.
   let waiting: Array<() => void> = [];
   let head = 0;
+  // A task's duration, as a moving average: no figure until one has finished.
+  let pace = 0;
 
   function enter(): Promise<void> | undefined {
     if (running < limit) {
       running++;
       return undefined;
+    }
+    const inLine = waiting.length - head;
+    if (inLine >= maxWaiting) {
+      // Every task in the gate, running or waiting, is ahead of a newcomer.
+      throw new GateFullError(((running + inLine) / limit) * pace);
     }
     return new Promise((resolve) => waiting.push(resolve));
   }
@@ -46,9 +77,12 @@ export function createGate(limit: number): Gate {
     async run(task) {
       const turn = enter();
       if (turn) await turn;
+      const started = performance.now();
       try {
         return await task();
       } finally {
+        const took = performance.now() - started;
+        pace = pace === 0 ? took : pace + PACE_WEIGHT * (took - pace);
         leave();
       }
     },

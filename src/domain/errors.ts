@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   'account.wrong_password',
   'account.throttled',
   'server.unexpected',
+  'server.busy',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -60,6 +61,17 @@ export class AppError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message ?? code, options);
+  }
+}
+
+/**
+ * Too much work waits already (password hashes, see passwords.ts): the request is refused at once,
+ * before it changed anything, and may be sent again after `retryAfterSeconds` (503, Retry-After).
+ */
+export class BusyError extends AppError {
+  override name = 'BusyError';
+  constructor(readonly retryAfterSeconds: number) {
+    super('server.busy', 503);
   }
 }
 

@@ -90,6 +90,8 @@ export interface CodeService {
     limits: CodeLimits,
     request: Pick<CodeRequest, 'tenant' | 'kind' | 'destination' | 'ip'>,
   ): Promise<{ refused: LimitRefusal } | { place: SendPlace }>;
+  /** Gives back a place no code was written for (what the code was to carry could not be made). */
+  releasePlace(tenant: string, place: SendPlace): Promise<void>;
   /** Writes a code that is not live until `markSent`; a failed delivery calls `discard`. */
   create(request: CodeRequest, place: SendPlace): Promise<PendingCode>;
   markSent(pending: PendingCode): Promise<void>;
@@ -181,6 +183,10 @@ export function createCodeService(deps: {
         },
         clock.now(),
       );
+    },
+
+    async releasePlace(tenant, place) {
+      await store.returnCodePlace(tenant, place.counters, place.id);
     },
 
     async discard(pending) {

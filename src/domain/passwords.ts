@@ -4,7 +4,8 @@
 // At most `concurrency` hashes run at once (default: the machine's cores); the others wait their
 // turn. libuv's pool has 4 threads, and 4 verifications at once on 2 cores cost each about a
 // quarter more CPU than 2 at once (docs/performance.md), and leave no thread for the token
-// endpoint's signatures.
+// endpoint's signatures. At most `maxWaiting` wait (default: 64 per place); beyond that a hash or
+// verification is refused at once with a BusyError (503), before anything was written.
 // Imported accounts may bring a legacy hash, which verify() also accepts until the person's next
 // successful login replaces it with argon2id (needsRehash): bcrypt ($2a$/$2b$/$2y$, bcryptjs, in
 // slices off the event loop) and PBKDF2 in passlib's ($pbkdf2-sha256$rounds$salt$hash, ab64) and
@@ -16,7 +17,8 @@ import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { type Algorithm, hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
-import { createGate } from './concurrency.js';
+import { createGate, GateFullError } from './concurrency.js';
+import { BusyError } from './errors.js';
 
 // Algorithm is an ambient const enum; 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm;
@@ -29,9 +31,11 @@ export interface Argon2Parameters {
 
 export const OWASP_ARGON2: Argon2Parameters = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
+// Each of hash, verify and verifyDummy rejects with a BusyError, at once and having done nothing,
+// when `maxWaiting` already wait for a place.
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
-  /** argon2 (any variant), or a legacy bcrypt or PBKDF2 hash from an import; false, never a throw. */
+  /** argon2 (any variant), or a legacy bcrypt or PBKDF2 hash from an import; false for a hash it cannot read. */
   verify(hash: string, password: string): Promise<boolean>;
   /** True when a stored hash is not argon2id at the current parameters (upgrade it at login). */
   needsRehash(hash: string): boolean;
@@ -40,12 +44,25 @@ export interface PasswordHasher {
   parameters: Argon2Parameters;
   /** How many hashes or verifications may run at once. */
   concurrency: number;
+  /** How many may wait for a place; more are refused with a BusyError. */
+  maxWaiting: number;
 }
 
 export interface PasswordHasherOptions {
   /** Hashes or verifications at once; default: the machine's cores (os.availableParallelism()). */
   concurrency?: number;
+  /** Hashes or verifications that may wait for a place; default: WAITING_PER_PLACE × concurrency. */
+  maxWaiting?: number;
+  /** Called on each refusal (a full line), for the operator's log. */
+  onBusy?: (error: BusyError) => void;
 }
+
+/**
+ * The default line per place. A verify costs 5-25 ms of CPU on the 2-core machines measured, so
+ * 128 waiting on 2 cores clear in 0.4-2 s (1.8-1.9 s measured at 25 ms, docs/performance.md, "A
+ * bounded line"): a burst waits, a flood is refused before it makes every login slow.
+ */
+export const WAITING_PER_PLACE = 64;
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -163,29 +180,45 @@ async function verifyLegacy(check: (password: string) => Promise<boolean>, passw
 
 export function createPasswordHasher(
   parameters: Argon2Parameters = OWASP_ARGON2,
-  { concurrency = availableParallelism() }: PasswordHasherOptions = {},
+  {
+    concurrency = availableParallelism(),
+    maxWaiting = WAITING_PER_PLACE * concurrency,
+    onBusy,
+  }: PasswordHasherOptions = {},
 ): PasswordHasher {
   const options = { algorithm: ARGON2ID, ...parameters };
-  const gate = createGate(concurrency);
+  const gate = createGate(concurrency, { maxWaiting });
+  /** Runs `task` in its turn; a full line becomes a BusyError, and the task never runs. */
+  async function inTurn<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await gate.run(task);
+    } catch (error) {
+      if (!(error instanceof GateFullError)) throw error;
+      const busy = new BusyError(Math.max(1, Math.ceil(error.clearsInMs / 1000)));
+      onBusy?.(busy);
+      throw busy;
+    }
+  }
   let dummy: Promise<string> | undefined;
   return {
     parameters,
     concurrency,
-    hash: (password) => gate.run(() => hash(password.normalize('NFC'), options)),
+    maxWaiting,
+    hash: (password) => inTurn(() => hash(password.normalize('NFC'), options)),
     async verify(stored, password) {
       try {
         if (stored.startsWith('$argon2'))
-          return await gate.run(() => verify(stored, password.normalize('NFC')));
+          return await inTurn(() => verify(stored, password.normalize('NFC')));
         if (stored.startsWith('$2'))
           return (
-            isBcrypt(stored) &&
-            (await gate.run(() => verifyLegacy((p) => bcrypt.compare(p, stored), password)))
+            isBcrypt(stored) && (await inTurn(() => verifyLegacy((p) => bcrypt.compare(p, stored), password)))
           );
         const pbkdf2Hash = parsePbkdf2(stored);
-        if (pbkdf2Hash)
-          return await gate.run(() => verifyLegacy((p) => verifyPbkdf2(pbkdf2Hash, p), password));
+        if (pbkdf2Hash) return await inTurn(() => verifyLegacy((p) => verifyPbkdf2(pbkdf2Hash, p), password));
         return false;
-      } catch {
+      } catch (error) {
+        // A hash that cannot be read never verifies; a refusal is not an answer about the password.
+        if (error instanceof BusyError) throw error;
         return false;
       }
     },
@@ -194,9 +227,15 @@ export function createPasswordHasher(
         `$argon2id$v=19$m=${parameters.memoryCost},t=${parameters.timeCost},p=${parameters.parallelism}$`,
       ),
     async verifyDummy(password) {
-      dummy ??= gate.run(() => hash('vakt-dummy-password', options));
+      // A refused first try must not leave the refusal in place of the dummy for good.
+      dummy ??= inTurn(() => hash('vakt-dummy-password', options)).catch((error: unknown) => {
+        dummy = undefined;
+        throw error;
+      });
       const stored = await dummy;
-      await gate.run(() => verify(stored, password.normalize('NFC'))).catch(() => false);
+      await inTurn(() => verify(stored, password.normalize('NFC'))).catch((error: unknown) => {
+        if (error instanceof BusyError) throw error;
+      });
     },
   };
 }

@@ -5,7 +5,7 @@
 // grants and refresh tokens (ASVS 7.4.3) while this one stays.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../domain/accounts.js';
-import type { ErrorCode } from '../domain/errors.js';
+import { BusyError, type ErrorCode } from '../domain/errors.js';
 import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
@@ -118,9 +118,17 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
         errorVars: { wait: waitText(page, wait) },
       });
     }
-    if (!(await accounts.verifyPassword(runtime.slug, accountId, current))) {
-      return show(request, reply, runtime, uid, 401, { error: 'account.wrong_password' });
+    let right: boolean;
+    try {
+      right = await accounts.verifyPassword(runtime.slug, accountId, current);
+    } catch (error) {
+      if (!(error instanceof BusyError)) throw error;
+      // Too many password checks wait already: none was made, so the try goes back.
+      await deps.throttle.giveBack(runtime.slug, keys);
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      return show(request, reply, runtime, uid, 503, { error: 'server.busy' });
     }
+    if (!right) return show(request, reply, runtime, uid, 401, { error: 'account.wrong_password' });
     await deps.throttle.giveBack(runtime.slug, [keys[1]!], [keys[0]!]);
     const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
     const changed = await deps.setNewPassword({
@@ -133,8 +141,11 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
       keepSessionId: opened.sessionId,
     });
     if (!changed.ok) {
-      const status = changed.error === 'password.update_failed' ? 503 : 400;
-      return show(request, reply, runtime, uid, status, { error: changed.error, errorVars: changed.vars });
+      if (changed.retryAfter) reply.header('retry-after', String(changed.retryAfter));
+      return show(request, reply, runtime, uid, changed.status, {
+        error: changed.error,
+        errorVars: changed.vars,
+      });
     }
     return sendHtml(reply, 200, renderPasswordChangedPage({ page }));
   });

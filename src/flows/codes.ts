@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CodeMessage, DeliveryService } from '../delivery/types.js';
 import type { AccountService, IdentifierToVerify } from '../domain/accounts.js';
-import type { ErrorCode } from '../domain/errors.js';
+import { BusyError, type ErrorCode } from '../domain/errors.js';
 import {
   displayIdentifier,
   type IdentifierKind,
@@ -140,6 +140,17 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         retryAfter: refused.retryAfterSeconds,
       };
     }
+    let carried: Payload;
+    try {
+      carried = typeof payload === 'function' ? await payload() : payload;
+    } catch (error) {
+      // No code is written, so the place goes back: only sent codes count.
+      await codes.releasePlace(runtime.slug, limit.place);
+      if (!(error instanceof BusyError)) throw error;
+      // Too many password hashes wait (a sign-up's): the person may send the form again soon.
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      return { ok: false, error: 'server.busy', vars: {}, status: 503, retryAfter: error.retryAfterSeconds };
+    }
     const pending = await codes.create(
       {
         tenant: runtime.slug,
@@ -147,7 +158,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         purpose,
         kind: target.kind,
         destination: target.value,
-        payload: { ...(typeof payload === 'function' ? await payload() : payload) },
+        payload: { ...carried },
         ip,
       },
       limit.place,
@@ -376,7 +387,8 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         ...keep,
         error: sent.error,
         errorVars: sent.vars,
-        errorField: 'identifier',
+        // A busy server is no fault of the address typed.
+        ...(sent.error === 'server.busy' ? {} : { errorField: 'identifier' as const }),
       });
     }
     return kit.seeOther(reply, `${journey.base}/signup/code`);

@@ -3,13 +3,15 @@
 // Rules this file enforces (beside those of kit.ts):
 // - loginForm: identifier and password present and bounded; anything else is a 400 page.
 // - verifyPassword: a wrong password and an unknown identifier give the same 401 page.
+// - busy: when too many password checks wait (VAKT_HASH_QUEUE), the form comes back at once with
+//   503 and Retry-After, and the guess taken for it is given back.
 // - proveImported: a password that is right for an account with an unproved identifier (an
 //   operator's import) sends a code there before the login completes (see codes.ts).
 // - autoConsentFirstParty: a first-party client is never shown a consent screen.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { AccountService } from '../domain/accounts.js';
-import type { ErrorCode } from '../domain/errors.js';
+import { BusyError, type ErrorCode } from '../domain/errors.js';
 import { normaliseIdentifier } from '../domain/identifiers.js';
 import type { ThrottleKey } from '../domain/throttle.js';
 import { renderConsentPage, renderLoginPage } from '../ui/pages.js';
@@ -156,12 +158,26 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         remember: remember === 'on',
       });
     }
-    const result = await accounts.verifyPasswordLogin(
-      runtime.slug,
-      runtime.settings.defaultCountry,
-      identifier,
-      password,
-    );
+    let result: Awaited<ReturnType<typeof accounts.verifyPasswordLogin>>;
+    try {
+      result = await accounts.verifyPasswordLogin(
+        runtime.slug,
+        runtime.settings.defaultCountry,
+        identifier,
+        password,
+      );
+    } catch (error) {
+      if (!(error instanceof BusyError)) throw error;
+      // Too many password checks wait already: this one was never made, so its try goes back to
+      // both keys and nothing counts against the person (ASVS 6.3.1).
+      await kit.throttle.giveBack(runtime.slug, keys);
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      return showLogin(request, reply, journey, 503, {
+        error: 'server.busy',
+        identifier,
+        remember: remember === 'on',
+      });
+    }
     if (!result.ok) {
       // Counted already, when the guess was taken.
       return showLogin(request, reply, journey, 401, {

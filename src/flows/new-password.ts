@@ -7,6 +7,7 @@
 import type { Locale } from '../config/schema.js';
 import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService } from '../domain/accounts.js';
+import { BusyError } from '../domain/errors.js';
 import {
   checkNewPassword,
   type PasswordProblem,
@@ -31,7 +32,15 @@ export interface NewPassword {
 
 export type NewPasswordOutcome =
   | { ok: true }
-  | { ok: false; error: PasswordProblem | 'password.update_failed'; vars: Record<string, string> };
+  | {
+      ok: false;
+      error: PasswordProblem | 'password.update_failed' | 'server.busy';
+      vars: Record<string, string>;
+      /** 400 for the policy, 503 when the password could not be saved now. */
+      status: 400 | 503;
+      /** Seconds to wait before sending it again (Retry-After), when too many hashes wait. */
+      retryAfter?: number;
+    };
 
 export function createNewPasswordStep(deps: {
   accounts: AccountService;
@@ -48,12 +57,22 @@ export function createNewPasswordStep(deps: {
       identifiers: identifiers.map((i) => i.value),
       tenantName: tenant.displayName,
     });
-    if (!checked.ok) return { ok: false, error: checked.error, vars: policyVars(policy) };
+    if (!checked.ok) return { ok: false, error: checked.error, vars: policyVars(policy), status: 400 };
     try {
       await accounts.setPassword(tenant.slug, accountId, input.password, input.reason);
     } catch (error) {
+      // Too many hashes wait: refused before anything was written (the hasher logs these).
+      if (error instanceof BusyError) {
+        return {
+          ok: false,
+          error: 'server.busy',
+          vars: {},
+          status: 503,
+          retryAfter: error.retryAfterSeconds,
+        };
+      }
       deps.log.error({ err: error, tenant: tenant.slug }, `password ${input.reason} failed`);
-      return { ok: false, error: 'password.update_failed', vars: {} };
+      return { ok: false, error: 'password.update_failed', vars: {}, status: 503 };
     }
     if (input.endOtherSessions) await endSessions(tenant.slug, accountId, input.keepSessionId);
     await Promise.all(

@@ -275,8 +275,8 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
       provedWith: proof.provedWith,
     });
     if (!changed.ok) {
-      const status = changed.error === 'password.update_failed' ? 503 : 400;
-      return showPassword(request, reply, journey, proof, status, {
+      if (changed.retryAfter) reply.header('retry-after', String(changed.retryAfter));
+      return showPassword(request, reply, journey, proof, changed.status, {
         error: changed.error,
         errorVars: changed.vars,
       });

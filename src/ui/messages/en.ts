@@ -46,6 +46,8 @@ export const en = {
   'oauth.error':
     'The service that sent you here made a request we cannot answer. Go back to it and try again.',
   'server.unexpected': 'An error has occurred. Try again in a little while.',
+  'server.busy':
+    'Very many are signing in right now, and we could not finish this. Nothing was changed. Wait a few seconds and try again.',
   'login.no_account': 'New to {tenant}?',
   'login.create_account': 'Create an account',
   'signup.title': 'Create an account',

@@ -48,6 +48,8 @@ export const nb: Record<MessageKey, string> = {
   'oauth.error':
     'Tjenesten som sendte deg hit, sendte en forespørsel vi ikke kan svare på. Gå tilbake til den og prøv igjen.',
   'server.unexpected': 'Det har oppstått en feil. Prøv igjen om litt.',
+  'server.busy':
+    'Akkurat nå logger svært mange inn, og vi fikk ikke fullført dette. Ingenting ble endret. Vent noen sekunder og prøv igjen.',
   'login.no_account': 'Ny hos {tenant}?',
   'login.create_account': 'Opprett konto',
   'signup.title': 'Opprett konto',

@@ -49,6 +49,8 @@ export const sv: Record<MessageKey, string> = {
   'oauth.error':
     'Tjänsten som skickade dig hit gjorde en begäran vi inte kan besvara. Gå tillbaka till den och försök igen.',
   'server.unexpected': 'Ett fel har uppstått. Försök igen om en liten stund.',
+  'server.busy':
+    'Just nu loggar väldigt många in, och vi kunde inte slutföra detta. Inget har ändrats. Vänta några sekunder och försök igen.',
   'login.no_account': 'Ny hos {tenant}?',
   'login.create_account': 'Skapa konto',
   'signup.title': 'Skapa konto',

@@ -1,0 +1,192 @@
+// When too many password hashes wait already (VAKT_HASH_QUEUE), a login or a sign-up is refused
+// at once, over HTTP against a real vakt, on SQLite and PostgreSQL: 503 with Retry-After and the
+// form again with a localised message, and nothing of the refused request kept. Its guess is not
+// counted (a person is not made to wait for the server's load), and the sign-up's place in the
+// code limits goes back (no code was sent). A flood waits no longer than the line allows, instead
+// of making every login slow.
+// Here one hash runs at a time and none may wait: a login for an account whose imported argon2id
+// hash is deliberately slow holds the one place while the others are refused.
+// Cites: ASVS 6.3.1 (throttling counts guesses, not refusals), ASVS 6.3.8 (an unknown identifier
+// is refused as a known one), ASVS 2.4.1 (code limits count sent codes), RFC 9110 15.6.4 and
+// 10.2.3 (503, Retry-After).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { hash } from '@node-rs/argon2';
+import { tenantDefaults } from '../src/config/schema.js';
+import { en } from '../src/ui/messages/en.js';
+import { nb } from '../src/ui/messages/nb.js';
+import { databaseKinds } from './helpers/databases.js';
+import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
+import { authorizationUrl, logInThroughPage } from './helpers/login.js';
+import { type Mailbox, startMailbox } from './helpers/mailbox.js';
+import { deliveryEnv, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+
+// Algorithm 2 is Argon2id; 128 MiB and 40 passes: seconds on a slow 2-core machine, and still
+// more than half a second on a fast one, where an OWASP-parameter verify takes 5 ms.
+const SLOW = { algorithm: 2, memoryCost: 128 * 1024, timeCost: 40, parallelism: 1 } as const;
+
+for (const kind of databaseKinds) {
+  describe(`a full line of password hashes on ${kind.name}`, { skip: kind.skip, timeout: 120_000 }, () => {
+    let running: RunningVakt;
+    let mailbox: Mailbox;
+    const password = randomPassword();
+
+    before(async () => {
+      mailbox = await startMailbox();
+      running = await startVakt(kind, {
+        env: { ...deliveryEnv(mailbox), VAKT_HASH_CONCURRENCY: '1', VAKT_HASH_QUEUE: '0' },
+        config: {
+          tenants: [
+            testTenant({
+              identifierKinds: ['email'],
+              // One code per address: a place not given back would refuse the second sign-up.
+              codeLimits: {
+                ...tenantDefaults().codeLimits,
+                perIdentifier: [{ seconds: 600, max: 1 }],
+                perIp: [{ seconds: 600, max: 100_000 }],
+              },
+            }),
+          ],
+        },
+      });
+      const accounts = running.vakt.accounts;
+      const slow = await accounts.createAccount({
+        tenant: 'acme',
+        defaultCountry: 'NO',
+        emails: ['slow@example.com'],
+        passwordHash: await hash('the slow one', SLOW),
+        verified: true,
+      });
+      assert.ok(slow.ok);
+      const person = await accounts.createAccount({
+        tenant: 'acme',
+        defaultCountry: 'NO',
+        emails: ['person@example.com'],
+        password,
+        verified: true,
+      });
+      assert.ok(person.ok);
+    });
+
+    after(async () => {
+      await running?.stop();
+      await mailbox?.close();
+    });
+
+    const agent = (language: string) =>
+      new UserAgent({ 'accept-language': language, 'sec-fetch-site': 'same-origin' });
+
+    async function loginPage(browser: UserAgent) {
+      const page = await browser.follow(authorizationUrl(`${running.url}/t/acme`), running.url);
+      assert.equal(page.status, 200);
+      return page;
+    }
+
+    function submit(browser: UserAgent, page: Response, contains: string, form: Record<string, string>) {
+      const action = new URL(formAction(page.body, contains), running.url).href;
+      return browser.request(action, { form: { csrf: formField(page.body, 'csrf'), ...form } });
+    }
+
+    function assertRefused(response: Response, message: string) {
+      assert.equal(response.status, 503, alertText(response));
+      const retryAfter = response.headers.get('retry-after');
+      assert.match(retryAfter ?? '', /^[1-9]\d*$/, 'Retry-After in whole seconds');
+      assert.equal(alertText(response), message);
+    }
+
+    test('logins and sign-ups are refused at once while the line is full, and nothing of them counts', async () => {
+      const norwegian = agent('nb');
+      const english = agent('en');
+      const slowBrowser = agent('en');
+      const unknownBrowser = agent('nb');
+      const [slowPage, personPage, unknownPage] = await Promise.all([
+        loginPage(slowBrowser),
+        loginPage(norwegian),
+        loginPage(unknownBrowser),
+      ]);
+      const signupLogin = await loginPage(english);
+      const signupLink = /href="([^"]*\/signup)" id="create-account"/.exec(signupLogin.body);
+      assert.ok(signupLink, 'the login page links to sign-up');
+      const signupPage = await english.request(new URL(signupLink[1]!, running.url).href);
+      assert.equal(signupPage.status, 200);
+      // The same person, logged in elsewhere, on the page that changes the password.
+      const holder = agent('en');
+      await logInThroughPage(holder, authorizationUrl(`${running.url}/t/acme`), {
+        identifier: 'person@example.com',
+        password,
+      });
+      const accountPage = `${running.url}/t/acme/account/password`;
+      const changePage = await holder.request(accountPage);
+      assert.equal(changePage.status, 200);
+      const change = (current: string, next: string) =>
+        holder.request(accountPage, {
+          form: { csrf: formField(changePage.body, 'csrf'), current_password: current, password: next },
+        });
+
+      // The slow account's login takes the one place, with a wrong password.
+      let slowSettled = false;
+      const slowLogin = submit(slowBrowser, slowPage, '/login', {
+        identifier: 'slow@example.com',
+        password: 'not the slow one',
+      }).finally(() => {
+        slowSettled = true;
+      });
+      await sleep(200);
+
+      // More wrong passwords than the free guesses (5 per identifier): refused, not counted.
+      let page = personPage;
+      for (let i = 0; i < 7; i++) {
+        const refused = await submit(norwegian, page, '/login', {
+          identifier: 'person@example.com',
+          password: `wrong ${i}`,
+        });
+        assertRefused(refused, nb['server.busy']);
+        assert.equal(formField(refused.body, 'identifier'), 'person@example.com', 'what was typed stays');
+        page = refused;
+      }
+      const unknown = await submit(unknownBrowser, unknownPage, '/login', {
+        identifier: 'nobody@example.com',
+        password: 'whatever it is',
+      });
+      assertRefused(unknown, nb['server.busy']);
+
+      const signup = await submit(english, signupPage, '/signup', {
+        identifier: 'newcomer@example.com',
+        password: randomPassword(),
+      });
+      assertRefused(signup, en['server.busy']);
+      assert.equal(mailbox.last('newcomer@example.com'), undefined, 'no code was sent');
+
+      // Asking for the current password is a guess too (per account): refused, not counted.
+      for (let i = 0; i < 7; i++)
+        assertRefused(await change(`wrong ${i}`, randomPassword()), en['server.busy']);
+      const newPassword = randomPassword();
+      assertRefused(await change(password, newPassword), en['server.busy']);
+
+      assert.equal(
+        slowSettled,
+        false,
+        'the slow verify must still hold the place for this test to mean anything',
+      );
+      const slowAnswer = await slowLogin;
+      assert.equal(slowAnswer.status, 401, 'the login that held the place was checked, not refused');
+
+      // The line is empty: the person gets in at once, no wait for the refused tries.
+      const login = await submit(norwegian, page, '/login', { identifier: 'person@example.com', password });
+      assert.equal(login.status, 303, `the login answered ${login.status}: ${alertText(login)}`);
+      assert.match(login.headers.get('location') ?? '', /\/auth\//);
+      // The old password still worked, so the refused change changed nothing; now it goes through.
+      const changed = await change(password, newPassword);
+      assert.equal(changed.status, 200, `the change answered ${changed.status}: ${alertText(changed)}`);
+
+      // The refused sign-up gave its place back: the one code this address may get is sent now.
+      const again = await submit(english, signup, '/signup', {
+        identifier: 'newcomer@example.com',
+        password: randomPassword(),
+      });
+      assert.equal(again.status, 303, `the sign-up answered ${again.status}: ${alertText(again)}`);
+      assert.match(mailbox.code('newcomer@example.com'), /^\d{6}$/);
+    });
+  });
+}
