@@ -1,9 +1,10 @@
-// When too many password hashes wait already (VAKT_HASH_QUEUE), a login or a sign-up is refused
-// at once, over HTTP against a real vakt, on SQLite and PostgreSQL: 503 with Retry-After and the
-// form again with a localised message, and nothing of the refused request kept. Its guess is not
-// counted (a person is not made to wait for the server's load), and the sign-up's place in the
-// code limits goes back (no code was sent). A flood waits no longer than the line allows, instead
-// of making every login slow.
+// When too many password hashes wait already (VAKT_HASH_QUEUE), a login, a sign-up, a password
+// change or a reset is refused at once, over HTTP against a real vakt, on SQLite and PostgreSQL:
+// 503 with Retry-After and the form again with a localised message, and nothing of the refused
+// request kept. Its guess is not counted (a person is not made to wait for the server's load),
+// a refused change or reset leaves the old password, and the sign-up's place in the code limits
+// goes back (no code was sent). A flood waits no longer than the line allows, instead of making
+// every login slow.
 // Here one hash runs at a time and none may wait: a login for an account whose imported argon2id
 // hash is deliberately slow holds the one place while the others are refused.
 // Cites: ASVS 6.3.1 (throttling counts guesses, not refusals), ASVS 6.3.8 (an unknown identifier
@@ -16,6 +17,7 @@ import { hash } from '@node-rs/argon2';
 import { tenantDefaults } from '../src/config/schema.js';
 import { en } from '../src/ui/messages/en.js';
 import { nb } from '../src/ui/messages/nb.js';
+import { sv } from '../src/ui/messages/sv.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { authorizationUrl, logInThroughPage } from './helpers/login.js';
@@ -59,6 +61,14 @@ for (const kind of databaseKinds) {
         verified: true,
       });
       assert.ok(slow.ok);
+      const forgetful = await accounts.createAccount({
+        tenant: 'acme',
+        defaultCountry: 'NO',
+        emails: ['forgetful@example.com'],
+        password,
+        verified: true,
+      });
+      assert.ok(forgetful.ok);
       const person = await accounts.createAccount({
         tenant: 'acme',
         defaultCountry: 'NO',
@@ -95,7 +105,7 @@ for (const kind of databaseKinds) {
       assert.equal(alertText(response), message);
     }
 
-    test('logins and sign-ups are refused at once while the line is full, and nothing of them counts', async () => {
+    test('logins, sign-ups, changes and resets are refused at once while the line is full; none counts or changes anything', async () => {
       const norwegian = agent('nb');
       const english = agent('en');
       const slowBrowser = agent('en');
@@ -122,6 +132,32 @@ for (const kind of databaseKinds) {
       const change = (current: string, next: string) =>
         holder.request(accountPage, {
           form: { csrf: formField(changePage.body, 'csrf'), current_password: current, password: next },
+        });
+
+      // Another person, who forgot the password, proved the address with a code and is asked
+      // for a new one.
+      const resetter = agent('sv');
+      const resetLogin = await loginPage(resetter);
+      const forgotLink = /href="([^"]*\/forgot)" id="forgot-password"/.exec(resetLogin.body);
+      assert.ok(forgotLink, 'the login page links to "Forgot your password?"');
+      const forgotPage = await resetter.request(new URL(forgotLink[1]!, running.url).href);
+      const choices = await submit(resetter, forgotPage, '/forgot', { identifier: 'forgetful@example.com' });
+      assert.equal(choices.status, 200, alertText(choices));
+      const sent = await submit(resetter, choices, '/forgot/send', {
+        state: formField(choices.body, 'state'),
+        choice: '0',
+      });
+      assert.equal(sent.status, 303, alertText(sent));
+      const codePage = await resetter.request(new URL(sent.headers.get('location')!, running.url).href);
+      const newPasswordPage = await submit(resetter, codePage, '/forgot/code', {
+        code: mailbox.code('forgetful@example.com'),
+      });
+      assert.equal(newPasswordPage.status, 200, alertText(newPasswordPage));
+      const resetPassword = randomPassword();
+      const reset = () =>
+        submit(resetter, newPasswordPage, '/forgot/password', {
+          proof: formField(newPasswordPage.body, 'proof'),
+          password: resetPassword,
         });
 
       // The slow account's login takes the one place, with a wrong password.
@@ -164,6 +200,8 @@ for (const kind of databaseKinds) {
       const newPassword = randomPassword();
       assertRefused(await change(password, newPassword), en['server.busy']);
 
+      assertRefused(await reset(), sv['server.busy']);
+
       assert.equal(
         slowSettled,
         false,
@@ -179,6 +217,16 @@ for (const kind of databaseKinds) {
       // The old password still worked, so the refused change changed nothing; now it goes through.
       const changed = await change(password, newPassword);
       assert.equal(changed.status, 200, `the change answered ${changed.status}: ${alertText(changed)}`);
+
+      // The refused reset set nothing: the old password still logs in, and now the reset goes through.
+      const fresh = agent('en');
+      const stillOld = await submit(fresh, await loginPage(fresh), '/login', {
+        identifier: 'forgetful@example.com',
+        password,
+      });
+      assert.equal(stillOld.status, 303, alertText(stillOld));
+      const done = await reset();
+      assert.equal(done.status, 303, `the reset answered ${done.status}: ${alertText(done)}`);
 
       // The refused sign-up gave its place back: the one code this address may get is sent now.
       const again = await submit(english, signup, '/signup', {
