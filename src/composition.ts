@@ -16,6 +16,7 @@ import { createTenantService } from './domain/tenants.js';
 import { createThrottleService } from './domain/throttle.js';
 import { createTenantRegistry, type TenantRegistry } from './oidc/registry.js';
 import { createServer } from './server/app.js';
+import { type GracefulClose, trackConnections } from './server/graceful-close.js';
 import { providerPages } from './server/provider-pages.js';
 import { createRepositories, migrateToLatest, openStore } from './store/index.js';
 import { createDatabaseLimitStore, type LimitStore } from './store/limit-store.js';
@@ -150,6 +151,7 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
   const { logger } = core;
   let publicUrl = settings.publicUrl;
   let sweeper: NodeJS.Timeout | undefined;
+  let connections: GracefulClose | undefined;
   const delivery = createDeliveryService({
     settings,
     logger,
@@ -181,6 +183,7 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
     publicUrl: () => publicUrl,
     async listen() {
       await vakt.server.listen({ port: settings.port, host: settings.host });
+      connections = trackConnections(vakt.server.server);
       const address = vakt.server.server.address() as AddressInfo;
       // Port 0 (tests): the public URL follows the port the system gave.
       if (settings.port === 0) publicUrl = publicUrl.replace(/:0$/, `:${address.port}`);
@@ -198,7 +201,7 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
     async stop() {
       registry.stopWatching();
       if (sweeper) clearInterval(sweeper);
-      await vakt.server.close();
+      await (connections ? connections.close(() => vakt.server.close()) : vakt.server.close());
       delivery.close();
       await core.close();
     },
