@@ -7,10 +7,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { hash } from '@node-rs/argon2';
 import { stringify } from 'yaml';
 import { workerHashConcurrency } from '../src/config/settings.js';
 import { databaseKinds, type TestDatabase } from './helpers/databases.js';
-import { UserAgent } from './helpers/http-client.js';
+import { formAction, formField, UserAgent } from './helpers/http-client.js';
 import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { freePort, startVaktProcess, startVaktProcesses, type VaktProcess } from './helpers/process.js';
 import { RP, TEST_SECRET, testTenant } from './helpers/vakt.js';
@@ -230,6 +232,48 @@ describe('vakt start --workers 2', { skip: databaseKinds[0]!.skip }, () => {
           password: 'another fine password',
         });
         assert.equal(callback.searchParams.get('state'), `w${i}`);
+      }
+
+      // SIGTERM to the primary while a worker is answering a login: the worker answers it, every
+      // process exits of itself, with 0. Before, the primary died at once, and each worker with it
+      // (a worker exits when its primary goes), dropping what it was answering.
+      const slowAccount = join(dir, 'slow.jsonl');
+      writeFileSync(
+        slowAccount,
+        `${JSON.stringify({
+          emails: ['slow@example.com'],
+          // Algorithm 2 is Argon2id: seconds on a slow 2-core machine, over half a second on a fast one.
+          passwordHash: await hash('the slow one', {
+            algorithm: 2,
+            memoryCost: 128 * 1024,
+            timeCost: 40,
+            parallelism: 1,
+          }),
+        })}\n`,
+      );
+      execFileSync(process.execPath, ['bin/vakt.js', 'users', 'import', slowAccount, '--tenant', 'acme'], {
+        env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
+      });
+      const agent = new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' }).route(
+        PUBLIC_URL,
+        cluster.url,
+      );
+      const page = await agent.follow(authorizeUrl(PUBLIC_URL, 'slow'), PUBLIC_URL);
+      assert.equal(page.status, 200);
+      const inFlight = agent.request(new URL(formAction(page.body, '/login'), PUBLIC_URL).href, {
+        form: { csrf: formField(page.body, 'csrf'), identifier: 'slow@example.com', password: 'not it' },
+      });
+      await sleep(300);
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        cluster.child.once('exit', (code, signal) => resolve([code, signal])),
+      );
+      cluster.child.kill('SIGTERM');
+      const answer = await inFlight;
+      assert.equal(answer.status, 401, 'the login in flight was checked and answered in full');
+      const outcome = await Promise.race([exited, sleep(20_000).then(() => 'still running' as const)]);
+      assert.deepEqual(outcome, [0, null], 'the primary exits of itself, with 0, once its workers have');
+      for (const pid of children) {
+        assert.throws(() => process.kill(Number(pid), 0), /ESRCH/, `worker ${pid} has exited`);
       }
     } finally {
       await cluster.stop();

@@ -112,10 +112,27 @@ async function serve(mode: 'development' | 'production', configFile: string | un
           ? { VAKT_HASH_CONCURRENCY: String(workerHashConcurrency(workers)) }
           : {};
       for (let i = 0; i < workers; i++) cluster.fork(env);
+      let stopping = false;
+      const allStopped = () => Object.values(cluster.workers ?? {}).every((w) => !w || w.isDead());
       cluster.on('exit', (worker, code, signal) => {
+        if (stopping) {
+          if (allStopped()) process.exit(0);
+          return;
+        }
         console.error(`vakt: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
         cluster.fork(env);
       });
+      // A worker whose primary dies exits at once, dropping what it was answering: on SIGTERM or
+      // SIGINT the primary asks each worker to stop as a single process does (the requests in
+      // flight answered), starts no new ones, and exits once all have.
+      const stopWorkers = () => {
+        if (stopping) return;
+        stopping = true;
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+        if (allStopped()) process.exit(0);
+      };
+      process.once('SIGTERM', stopWorkers);
+      process.once('SIGINT', stopWorkers);
       console.log(`vakt ${mode}: ${workers} workers on ${settings.publicUrl}`);
       return;
     }
@@ -126,9 +143,18 @@ async function serve(mode: 'development' | 'production', configFile: string | un
     mode === 'development' ? { plugins: [demoRelyingParties, developmentOutbox] } : {},
   );
   const url = await vakt.listen();
-  const shutdown = async () => {
-    await vakt.stop();
-    process.exit(0);
+  // Once, whichever signal comes first: Ctrl-C reaches every worker and the primary forwards it.
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    vakt.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`vakt: stopping failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
