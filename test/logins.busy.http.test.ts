@@ -104,6 +104,7 @@ for (const kind of databaseKinds) {
       const retryAfter = response.headers.get('retry-after');
       assert.match(retryAfter ?? '', /^[1-9]\d*$/, 'Retry-After in whole seconds');
       assert.equal(alertText(response), message);
+      assert.doesNotMatch(response.body, /aria-invalid/, "no field is blamed for the server's load");
     }
 
     test('logins, sign-ups, changes and resets are refused at once while the line is full; none counts or changes anything', async () => {

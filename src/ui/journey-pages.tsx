@@ -16,6 +16,13 @@ interface FormError {
 const Csrf: FC<{ value: string }> = ({ value }) => <input type="hidden" name="csrf" value={value} />;
 
 /**
+ * Whether an error is the new password's fault (the policy), so its field is marked invalid;
+ * not a wrong current password, a wait, a busy server or a failed save.
+ */
+const blamesNewPassword = (error: MessageKey | undefined): boolean =>
+  (error?.startsWith('password.') ?? false) && error !== 'password.update_failed';
+
+/**
  * What a new password must be, said before the person types it: the length, and the composition
  * rules the tenant asked for (none by default), joined as the page's language joins a list.
  */
@@ -344,7 +351,7 @@ export function renderNewPasswordPage(p: NewPasswordProps): string {
           page={p.page}
           label="recovery.password_label"
           policy={p.passwordPolicy}
-          invalid={Boolean(p.error)}
+          invalid={blamesNewPassword(p.error)}
           autofocus
         />
         <EndSessions page={p.page} checked />
@@ -381,7 +388,7 @@ export function renderChangePasswordPage(p: ChangePasswordProps): string {
           page={p.page}
           label="recovery.password_label"
           policy={p.passwordPolicy}
-          invalid={p.error !== undefined && p.error !== 'account.wrong_password'}
+          invalid={blamesNewPassword(p.error)}
           autofocus={false}
         />
         <EndSessions page={p.page} checked={false} />
