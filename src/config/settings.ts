@@ -126,7 +126,7 @@ export const ENVIRONMENT_VARIABLES = [
     development: '64 × `VAKT_HASH_CONCURRENCY`',
     production: '64 × `VAKT_HASH_CONCURRENCY`, per worker',
     description:
-      'Password hashes that may wait for their turn in one process. When that many wait, a login, sign-up or password change is refused at once with status 503, `Retry-After` and a message to try again in a few seconds; it changed nothing and does not count as a wrong guess. On 2 cores the default line clears in 0.4-2 s (5-25 ms per hash; `docs/performance.md`, "A bounded line"). `0` refuses whatever cannot start at once.',
+      'Password hashes that may wait for their turn in one process. When that many wait, a login, sign-up, password change or reset is refused at once with status 503, `Retry-After` and a message to try again in a few seconds; it changed nothing and does not count as a wrong guess. On 2 cores the default line clears in 0.4-2 s (5-25 ms per hash; `docs/performance.md`, "A bounded line"). `0` refuses whatever cannot start at once.',
   },
 ] as const;
 
