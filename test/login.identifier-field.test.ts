@@ -122,15 +122,21 @@ for (const kind of databaseKinds) {
       assertField(sv, 'phone', 'sv');
     });
 
-    test('the forgot-password page asks for the same kind of identifier', async () => {
+    test('the forgot-password page asks for the same kind of identifier, and marks it when it is wrong', async () => {
       for (const kinds of ['both', 'email', 'phone'] as const) {
-        const agent = new UserAgent();
+        const agent = new UserAgent({ 'sec-fetch-site': 'same-origin' });
         const login = await loginPage(TENANTS[kinds], 'en', agent);
         const href = /href="([^"]*)" id="forgot-password"/.exec(login.body)?.[1];
         assert.ok(href);
         const forgot = await agent.request(new URL(href, running.url).href);
         assert.equal(forgot.status, 200);
         assertField(forgot, kinds, 'en');
+        assert.doesNotMatch(forgot.body, /aria-invalid/);
+        const wrong = await agent.request(new URL(formAction(forgot.body, '/forgot'), running.url).href, {
+          form: { csrf: formField(forgot.body, 'csrf'), identifier: '@@' },
+        });
+        assert.equal(wrong.status, 400, alertText(wrong));
+        assert.match(wrong.body, /aria-invalid="true"/, `${kinds}: the identifier is marked`);
       }
     });
 

@@ -330,8 +330,12 @@ for (const kind of databaseKinds) {
       );
       assert.equal(mailbox.messages.length, mails, 'a refused request sends nothing');
       clock.advance(retryAfter * 1000);
-      // The choice page itself has expired by now (10 minutes): the person starts again.
-      assert.equal((await choose(agent, page, 0)).status, 400);
+      // The choice page itself has expired by now (10 minutes): the person starts again, on a
+      // form that does not mark the identifier wrong, since it was not.
+      const expired = await choose(agent, page, 0);
+      assert.equal(expired.status, 400);
+      assert.match(alertText(expired), /./);
+      assert.doesNotMatch(expired.body, /aria-invalid/);
       const again = await forgot(agent, 'limit.me@example.com');
       assert.equal((await choose(agent, again.choose, 0)).status, 303, 'the window moved on');
     });

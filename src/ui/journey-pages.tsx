@@ -274,7 +274,7 @@ export function renderRecoveryStartPage(p: RecoveryStartProps): string {
           page={p.page}
           value={p.identifier ?? ''}
           countryName={p.countryName}
-          invalid={Boolean(p.error)}
+          invalid={p.error?.startsWith('identifier.') ?? false}
         />
         <button type="submit">{t('recovery.submit')}</button>
       </form>
