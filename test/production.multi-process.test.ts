@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hash } from '@node-rs/argon2';
 import { stringify } from 'yaml';
 import { workerHashConcurrency } from '../src/config/settings.js';
 import { databaseKinds, type TestDatabase } from './helpers/databases.js';
 import { formAction, formField, UserAgent } from './helpers/http-client.js';
 import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { freePort, startVaktProcess, startVaktProcesses, type VaktProcess } from './helpers/process.js';
+import { slowArgon2idHash } from './helpers/slow-hash.js';
 import { RP, TEST_SECRET, testTenant } from './helpers/vakt.js';
 
 const PUBLIC_URL = 'https://id.vakt.test';
@@ -242,13 +242,7 @@ describe('vakt start --workers 2', { skip: databaseKinds[0]!.skip }, () => {
         slowAccount,
         `${JSON.stringify({
           emails: ['slow@example.com'],
-          // Algorithm 2 is Argon2id: seconds on a slow 2-core machine, over half a second on a fast one.
-          passwordHash: await hash('the slow one', {
-            algorithm: 2,
-            memoryCost: 128 * 1024,
-            timeCost: 40,
-            parallelism: 1,
-          }),
+          passwordHash: await slowArgon2idHash('the slow one'),
         })}\n`,
       );
       execFileSync(process.execPath, ['bin/vakt.js', 'users', 'import', slowAccount, '--tenant', 'acme'], {

@@ -6,14 +6,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hash } from '@node-rs/argon2';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, UserAgent } from './helpers/http-client.js';
 import { authorizationUrl } from './helpers/login.js';
+import { slowArgon2idHash } from './helpers/slow-hash.js';
 import { startVakt, testTenant } from './helpers/vakt.js';
 
-// Algorithm 2 is Argon2id: seconds on a slow 2-core machine, more than half a second on a fast one.
-const SLOW = { algorithm: 2, memoryCost: 128 * 1024, timeCost: 40, parallelism: 1 } as const;
 /** Far below the keep-alive timeout that held stop() before, far above a close's own work. */
 const PATIENCE_MS = 20_000;
 
@@ -29,7 +27,7 @@ for (const kind of databaseKinds) {
           tenant: 'acme',
           defaultCountry: 'NO',
           emails: ['slow@example.com'],
-          passwordHash: await hash('the slow one', SLOW),
+          passwordHash: await slowArgon2idHash('the slow one'),
           verified: true,
         });
         assert.ok(created.ok);
