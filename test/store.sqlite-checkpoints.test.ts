@@ -3,16 +3,27 @@
 // (src/store/sqlite-checkpoints.ts). Seen from outside: after a burst of writes, what was committed
 // reaches the database file itself within a few seconds, while a store that leaves checkpoints to
 // SQLite (every 1,000 pages) keeps the same rows in the WAL only; the worker runs only while writes
-// are busy (automatic checkpoints are off while it runs and back once it stops); and closing the
-// store stops the worker and leaves the file whole.
+// are busy (automatic checkpoints are off while it runs and back once it stops); under steady
+// writes the WAL starts again from its beginning instead of growing for as long as they last; and
+// closing the store stops the worker and leaves the file whole.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import { createRepositories, migrateToLatest, openStore } from '../src/store/index.js';
+import type { CheckpointOptions } from '../src/store/sqlite-checkpoints.js';
 
 const T = 1_700_000_000_000;
 /** Writes in one go: more than the 50 a second that start the worker, fewer pages than 1,000. */
@@ -20,7 +31,7 @@ const BURST = 200;
 
 const dirs: string[] = [];
 
-async function openWith(backgroundCheckpoints: boolean | { quietSeconds: number }) {
+async function openWith(backgroundCheckpoints: boolean | CheckpointOptions) {
   const dir = mkdtempSync(join(tmpdir(), 'vakt-wal-'));
   dirs.push(dir);
   const file = join(dir, 'vakt.db');
@@ -45,6 +56,23 @@ function tenantsInMainFile(file: string, dir: string): string[] {
   }
 }
 
+/**
+ * The WAL header's checkpoint sequence number (bytes 12-15, big-endian): SQLite adds one each time
+ * the WAL starts again from its beginning. Undefined while there is no header.
+ */
+function walRestarts(file: string): number | undefined {
+  const wal = `${file}-wal`;
+  if (!existsSync(wal)) return undefined;
+  const header = Buffer.alloc(32);
+  const fd = openSync(wal, 'r');
+  try {
+    if (readSync(fd, header, 0, 32, 0) < 32) return undefined;
+  } finally {
+    closeSync(fd);
+  }
+  return header.readUInt32BE(12);
+}
+
 async function eventually(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
@@ -64,6 +92,55 @@ async function burst(repos: ReturnType<typeof createRepositories>, prefix: strin
       { slug: `${prefix}${i}`, display_name: 'W', settings: '{}', updated_at: T },
       T,
     );
+  }
+}
+
+/**
+ * Four seconds of writes that never pause for long, as a busy server's, once the worker has taken
+ * over: how often the WAL started again meanwhile. The event loop only turns between writes, for
+ * the worker's messages and the watcher. One row, rewritten: the WAL grows by a frame or two per
+ * commit, the database file not at all.
+ */
+async function steadyWrites(options: CheckpointOptions) {
+  const { file, store, repos } = await openWith(options);
+  const automaticPages = async () =>
+    Number(Object.values((await sql`pragma wal_autocheckpoint`.execute(store.db)).rows[0] as object)[0]);
+  let writes = 0;
+  const write = async (until: () => boolean | Promise<boolean>) => {
+    while (!(await until())) {
+      for (let i = 0; i < 20; i++, writes++) {
+        await repos.tenants.upsertTenant(
+          { slug: 'wal-steady', display_name: `W${writes}`, settings: '{}', updated_at: T },
+          T,
+        );
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  try {
+    // Until the worker takes over, SQLite's automatic checkpoints start the WAL again every
+    // 1,000 pages; only what happens after counts.
+    const takeOver = Date.now() + 5000;
+    await write(async () => (await automaticPages()) === 0 || Date.now() > takeOver);
+    assert.equal(await automaticPages(), 0, 'the worker took over');
+    const seen = new Set<number>();
+    const look = () => {
+      const restarts = walRestarts(file);
+      if (restarts !== undefined) seen.add(restarts);
+    };
+    look();
+    const watcher = setInterval(look, 50);
+    const before = writes;
+    const until = Date.now() + 4000;
+    try {
+      await write(() => Date.now() > until);
+    } finally {
+      clearInterval(watcher);
+    }
+    look();
+    return { restarts: seen.size - 1, writes: writes - before, size: statSync(`${file}-wal`).size };
+  } finally {
+    await store.close();
   }
 }
 
@@ -113,6 +190,29 @@ describe('SQLite WAL checkpoints of a serving store', () => {
     } finally {
       await store.close();
     }
+  });
+
+  test('under steady writes the WAL starts again every second, instead of growing while they last', async () => {
+    // The server finishes a checkpoint from 4,096 frames; a slow machine might write fewer than
+    // that in a second, so here it finishes every one the worker makes.
+    const { restarts, writes, size } = await steadyWrites({ finishFrames: 1 });
+    assert.ok(
+      restarts >= 2,
+      `the WAL started again ${restarts} times in ${writes} writes (file: ${size} bytes)`,
+    );
+  });
+
+  test('when the server cannot finish a checkpoint (another process writes between), the worker forces the start again', async () => {
+    const { restarts, writes, size } = await steadyWrites({ finishFrames: Infinity, restartFrames: 1 });
+    assert.ok(
+      restarts >= 2,
+      `the WAL started again ${restarts} times in ${writes} writes (file: ${size} bytes)`,
+    );
+  });
+
+  test('with neither, the WAL grows while the writes last: the two tests above can tell', async () => {
+    const { restarts, size } = await steadyWrites({ finishFrames: Infinity, restartFrames: Infinity });
+    assert.ok(restarts <= 1, `the WAL started again ${restarts} times (file: ${size} bytes)`);
   });
 
   test('closing a serving store stops its worker and leaves every commit in the file', async () => {

@@ -20,7 +20,7 @@ import {
 import type pg from 'pg';
 import { type DirectRunner, directRunners } from './precompiled.js';
 import type { Database as Tables } from './schema.js';
-import { checkpointInBackground } from './sqlite-checkpoints.js';
+import { type CheckpointOptions, checkpointInBackground, WAL_SIZE_LIMIT } from './sqlite-checkpoints.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -45,9 +45,9 @@ export interface StoreOptions {
   poolSize?: number | undefined;
   /**
    * SQLite: checkpoint the WAL from a worker thread while writes are busy (a long-running
-   * server), see sqlite-checkpoints.ts; `quietSeconds` (tests) overrides when it stops.
+   * server), see sqlite-checkpoints.ts; tests may override its thresholds.
    */
-  backgroundCheckpoints?: boolean | { quietSeconds: number } | undefined;
+  backgroundCheckpoints?: boolean | CheckpointOptions | undefined;
 }
 
 /** What a lock taken by `lockForTransaction` is about; the same key in two spaces never meets. */
@@ -98,6 +98,8 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
   sqlite.pragma('synchronous = NORMAL');
   // The CLI and the server share the file; wait for the other writer instead of failing.
   sqlite.pragma('busy_timeout = 5000');
+  // A WAL that a burst grew is cut back when it starts again, not kept at its largest.
+  sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
   const checkpoints =
     options.backgroundCheckpoints && file !== ':memory:'
       ? checkpointInBackground(

@@ -8,11 +8,24 @@
 //
 // So, while the connection changes more than BUSY_CHANGES rows a second, a worker thread with its
 // own connection runs PASSIVE checkpoints every second and the server's connection turns
-// automatic checkpoints off. PASSIVE never blocks the writer, and once a checkpoint has copied
-// every frame the next commit starts the WAL again from its beginning, so it does not grow. A
-// worker costs about 16 MB, so it only runs while there is work for it: after QUIET_SECONDS of
+// automatic checkpoints off. PASSIVE never blocks the writer, and that is also why it alone
+// cannot keep the WAL small: the WAL starts again from its beginning only when a write finds
+// every frame copied, and under steady writes some always arrive while the worker copies. Left
+// so, the WAL grew by 40 MB a second under refresh grants (4.2 GB after 100 s, beside a 126 MB
+// database), and each grant cost more as SQLite searched a longer WAL index for its pages.
+// So when the worker finds FINISH_FRAMES or more in the WAL, the server's own connection then
+// checkpoints the few hundred frames that arrived while the worker copied. That runs on the event
+// loop, so none of this process's writes can slip in, and the next commit starts the WAL again.
+// It blocked the loop for 5-18 ms once a second under refresh grants, where the worker copied
+// 5,000-11,000 frames. Other processes on the same file (`--workers N`) can still write between;
+// should the WAL reach RESTART_FRAMES all the same, the worker follows its PASSIVE checkpoint with
+// a RESTART one, which holds every writer back (they wait in SQLite's busy handler) while it
+// copies the little that came meanwhile, and then lets the next commit start the WAL again.
+//
+// A worker costs about 16 MB, so it only runs while there is work for it: after QUIET_SECONDS of
 // little writing it stops and SQLite's automatic checkpoints take over again, as they do when
-// the worker stops for any other reason. The WAL never grows without bound.
+// the worker stops for any other reason. When the WAL starts again, a file grown past
+// WAL_SIZE_LIMIT by a burst is cut back to it (journal_size_limit).
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
@@ -24,6 +37,19 @@ const BUSY_CHANGES = 50;
 export const QUIET_SECONDS = 60;
 /** SQLite's own default for wal_autocheckpoint. */
 const AUTOMATIC_PAGES = 1000;
+/** Frames in the WAL (16 MiB of 4 KiB pages) from which the server's connection finishes a checkpoint. */
+const FINISH_FRAMES = 4096;
+/** The size a WAL file is cut back to when it starts again (bytes). */
+export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+/** Frames in the WAL (64 MiB of 4 KiB pages) from which the worker forces it to start again. */
+const RESTART_FRAMES = 16_384;
+
+/** What `pragma wal_checkpoint` answers: frames in the WAL, and frames copied to the file. */
+interface CheckpointResult {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
 
 // CommonJS, evaluated in the worker: better-sqlite3 is a native CommonJS module.
 const WORKER_SOURCE = `
@@ -33,7 +59,13 @@ const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 const checkpoint = () => {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const done = db.pragma('wal_checkpoint(PASSIVE)')[0];
+    // Past restartFrames the server's finishing has not been enough (other processes write
+    // between): RESTART holds every writer back while it copies what came during the PASSIVE
+    // one, and makes the next commit start the WAL again.
+    if (done.log >= workerData.restartFrames) db.pragma('wal_checkpoint(RESTART)');
+    // Tells the server how far it got: the server's connection copies the rest.
+    else parentPort.postMessage(done);
   } catch {
     // Busy or locked: the next tick tries again.
   }
@@ -47,6 +79,13 @@ parentPort.on('message', () => {
 });
 `;
 
+/** Tests' overrides of when the worker stops, and of when a checkpoint is finished or forced. */
+export interface CheckpointOptions {
+  quietSeconds?: number;
+  finishFrames?: number;
+  restartFrames?: number;
+}
+
 export interface Checkpointer {
   stop(): Promise<void>;
 }
@@ -54,15 +93,31 @@ export interface Checkpointer {
 export function checkpointInBackground(
   sqlite: SQLite.Database,
   file: string,
-  options: { quietSeconds?: number } = {},
+  options: CheckpointOptions = {},
 ): Checkpointer {
   const quietSeconds = options.quietSeconds ?? QUIET_SECONDS;
+  const finishFrames = options.finishFrames ?? FINISH_FRAMES;
+  const restartFrames = options.restartFrames ?? RESTART_FRAMES;
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
   const totalChanges = sqlite.prepare('select total_changes() as n').pluck();
   let worker: Worker | undefined;
   let exited: Promise<unknown> = Promise.resolve();
   let lastChanges = totalChanges.get() as number;
   let quiet = 0;
+
+  /**
+   * Copies what the worker's checkpoint left, on this connection: no write of this process can
+   * come between, so the next commit starts the WAL again. Skipped inside a transaction (SQLite
+   * refuses it there); the worker's next round comes back to it.
+   */
+  function finishCheckpoint() {
+    if (!sqlite.open || sqlite.inTransaction) return;
+    try {
+      sqlite.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Busy or locked (another process): the next round tries again.
+    }
+  }
 
   const automatic = (on: boolean) => {
     if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${on ? AUTOMATIC_PAGES : 0}`);
@@ -71,10 +126,15 @@ export function checkpointInBackground(
   function start() {
     const started = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module, file, intervalMs: INTERVAL_MS },
+      workerData: { module, file, intervalMs: INTERVAL_MS, restartFrames },
     });
     started.unref();
     started.on('error', () => {});
+    // `log` counts the frames when the worker began; more came while it copied, even when it
+    // copied all it saw.
+    started.on('message', (done: CheckpointResult) => {
+      if (done.log >= finishFrames) finishCheckpoint();
+    });
     exited = new Promise((resolve) => started.once('exit', resolve));
     started.once('exit', () => {
       if (worker === started) worker = undefined;
