@@ -178,7 +178,7 @@ for (const kind of databaseKinds) {
 }
 
 describe('vakt start --workers 2', { skip: databaseKinds[0]!.skip }, () => {
-  test('serves logins from a cluster of worker processes', async () => {
+  async function startCluster() {
     const database = await databaseKinds[0]!.create();
     const dir = mkdtempSync(join(tmpdir(), 'vakt-workers-'));
     const config = join(dir, 'vakt.yaml');
@@ -195,10 +195,59 @@ describe('vakt start --workers 2', { skip: databaseKinds[0]!.skip }, () => {
       env,
       await freePort(),
     );
-    try {
-      const children = execFileSync('pgrep', ['-P', String(cluster.child.pid)], { encoding: 'utf8' })
+    const workerPids = () =>
+      execFileSync('pgrep', ['-P', String(cluster.child.pid)], { encoding: 'utf8' })
         .trim()
         .split('\n');
+    return { database, dir, env, cluster, workerPids };
+  }
+
+  /**
+   * A login some worker is still answering: a wrong password for an imported account whose
+   * password hash takes seconds to check. `answer` is wrapped so that awaiting this does not
+   * wait for it.
+   */
+  async function slowLoginInFlight(
+    dir: string,
+    env: Record<string, string>,
+    cluster: VaktProcess,
+    passes?: number,
+  ) {
+    const slowAccount = join(dir, 'slow.jsonl');
+    writeFileSync(
+      slowAccount,
+      `${JSON.stringify({
+        emails: ['slow@example.com'],
+        passwordHash: await slowArgon2idHash('the slow one', passes),
+      })}\n`,
+    );
+    execFileSync(process.execPath, ['bin/vakt.js', 'users', 'import', slowAccount, '--tenant', 'acme'], {
+      env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
+    });
+    const agent = new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' }).route(
+      PUBLIC_URL,
+      cluster.url,
+    );
+    const page = await agent.follow(authorizeUrl(PUBLIC_URL, 'slow'), PUBLIC_URL);
+    assert.equal(page.status, 200);
+    const inFlight = agent.request(new URL(formAction(page.body, '/login'), PUBLIC_URL).href, {
+      form: { csrf: formField(page.body, 'csrf'), identifier: 'slow@example.com', password: 'not it' },
+    });
+    // Long enough for the request to reach a worker's hash, far shorter than the hash.
+    await sleep(300);
+    return { answer: inFlight };
+  }
+
+  function exitOf(cluster: VaktProcess) {
+    return new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      cluster.child.once('exit', (code, signal) => resolve([code, signal])),
+    );
+  }
+
+  test('serves logins from a cluster of worker processes', async () => {
+    const { database, dir, env, cluster, workerPids } = await startCluster();
+    try {
+      const children = workerPids();
       assert.equal(children.length, 2, `two workers: ${children.join(',')}`);
       // Each worker hashes passwords on its share of the cores, not on all of them.
       for (const pid of children) {
@@ -237,38 +286,48 @@ describe('vakt start --workers 2', { skip: databaseKinds[0]!.skip }, () => {
       // SIGTERM to the primary while a worker is answering a login: the worker answers it, every
       // process exits of itself, with 0. Before, the primary died at once, and each worker with it
       // (a worker exits when its primary goes), dropping what it was answering.
-      const slowAccount = join(dir, 'slow.jsonl');
-      writeFileSync(
-        slowAccount,
-        `${JSON.stringify({
-          emails: ['slow@example.com'],
-          passwordHash: await slowArgon2idHash('the slow one'),
-        })}\n`,
-      );
-      execFileSync(process.execPath, ['bin/vakt.js', 'users', 'import', slowAccount, '--tenant', 'acme'], {
-        env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
-      });
-      const agent = new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' }).route(
-        PUBLIC_URL,
-        cluster.url,
-      );
-      const page = await agent.follow(authorizeUrl(PUBLIC_URL, 'slow'), PUBLIC_URL);
-      assert.equal(page.status, 200);
-      const inFlight = agent.request(new URL(formAction(page.body, '/login'), PUBLIC_URL).href, {
-        form: { csrf: formField(page.body, 'csrf'), identifier: 'slow@example.com', password: 'not it' },
-      });
-      await sleep(300);
-      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-        cluster.child.once('exit', (code, signal) => resolve([code, signal])),
-      );
+      const inFlight = await slowLoginInFlight(dir, env, cluster);
+      const exited = exitOf(cluster);
       cluster.child.kill('SIGTERM');
-      const answer = await inFlight;
+      const answer = await inFlight.answer;
       assert.equal(answer.status, 401, 'the login in flight was checked and answered in full');
       const outcome = await Promise.race([exited, sleep(20_000).then(() => 'still running' as const)]);
       assert.deepEqual(outcome, [0, null], 'the primary exits of itself, with 0, once its workers have');
       for (const pid of children) {
         assert.throws(() => process.kill(Number(pid), 0), /ESRCH/, `worker ${pid} has exited`);
       }
+    } finally {
+      await cluster.stop();
+      await database.drop();
+    }
+  });
+
+  test('exits with 1 when a worker does not stop cleanly, and says which', async () => {
+    const { database, dir, env, cluster, workerPids } = await startCluster();
+    try {
+      const children = workerPids();
+      // Twice the default passes: the hash must outlast the idle worker's stop on any machine.
+      const inFlight = await slowLoginInFlight(dir, env, cluster, 80);
+      const exited = exitOf(cluster);
+      cluster.child.kill('SIGTERM');
+      // The idle worker stops at once; the one checking the slow hash is killed before it is done.
+      const alive = () =>
+        children.filter((pid) => {
+          try {
+            process.kill(Number(pid), 0);
+            return true;
+          } catch {
+            return false;
+          }
+        });
+      for (let waited = 0; alive().length > 1 && waited < 3000; waited += 20) await sleep(20);
+      const killed = alive();
+      for (const pid of killed) process.kill(Number(pid), 'SIGKILL');
+      assert.equal(killed.length, 1, 'one worker was still answering the login');
+      await inFlight.answer.catch(() => {});
+      const outcome = await Promise.race([exited, sleep(20_000).then(() => 'still running' as const)]);
+      assert.deepEqual(outcome, [1, null], 'the primary exits of itself, with 1');
+      assert.match(cluster.output(), new RegExp(`worker ${killed[0]} did not stop cleanly \\(SIGKILL\\)`));
     } finally {
       await cluster.stop();
       await database.drop();

@@ -113,10 +113,17 @@ async function serve(mode: 'development' | 'production', configFile: string | un
           : {};
       for (let i = 0; i < workers; i++) cluster.fork(env);
       let stopping = false;
+      // Workers that did not stop cleanly (killed, or their stop failed): the primary's exit
+      // status says so, for the service manager.
+      let unclean = 0;
       const allStopped = () => Object.values(cluster.workers ?? {}).every((w) => !w || w.isDead());
       cluster.on('exit', (worker, code, signal) => {
         if (stopping) {
-          if (allStopped()) process.exit(0);
+          if (code !== 0 || signal) {
+            unclean++;
+            console.error(`vakt: worker ${worker.process.pid} did not stop cleanly (${signal ?? code})`);
+          }
+          if (allStopped()) process.exit(unclean > 0 ? 1 : 0);
           return;
         }
         console.error(`vakt: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
@@ -124,7 +131,8 @@ async function serve(mode: 'development' | 'production', configFile: string | un
       });
       // A worker whose primary dies exits at once, dropping what it was answering: on SIGTERM or
       // SIGINT the primary asks each worker to stop as a single process does (the requests in
-      // flight answered), starts no new ones, and exits once all have.
+      // flight answered), starts no new ones, and exits once all have: with 0, or 1 when one did
+      // not stop cleanly.
       const stopWorkers = () => {
         if (stopping) return;
         stopping = true;
