@@ -12,7 +12,7 @@
 // cannot keep the WAL small: the WAL starts again from its beginning only when a write finds
 // every frame copied, and under steady writes some always arrive while the worker copies. Left
 // so, the WAL grew by 40 MB a second under refresh grants (4.2 GB after 100 s, beside a 126 MB
-// database), and each grant cost more as SQLite searched a longer WAL index for its pages.
+// database), and each grant cost more: 1.22 ms of server CPU over 10 s of load, 1.63 ms over 90 s.
 // So when the worker finds FINISH_FRAMES or more in the WAL, the server's own connection then
 // checkpoints the few hundred frames that arrived while the worker copied. That runs on the event
 // loop, so none of this process's writes can slip in, and the next commit starts the WAL again.
