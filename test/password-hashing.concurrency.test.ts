@@ -156,6 +156,41 @@ describe('a gate', () => {
     assert.equal(await running, 'first');
     assert.equal(await gate.run(async () => 'third'), 'third');
   });
+  test('a waiting task whose signal aborts leaves the line without running; a running one runs on', async () => {
+    const gate = createGate(1, { maxWaiting: 2 });
+    const started: string[] = [];
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => pending(started, name));
+    const controllers = [new AbortController(), new AbortController()];
+    const first = gate.run(a!.task, controllers[0]!.signal);
+    const second = gate.run(b!.task, controllers[1]!.signal);
+    await tick();
+    assert.deepEqual(started, ['a']);
+
+    // b's request goes away: b leaves the line, rejected with the signal's reason.
+    controllers[1]!.abort();
+    await assert.rejects(second, { name: 'AbortError' });
+    // Its place in the line is free again: two may wait, not one.
+    const third = gate.run(c!.task);
+    const fourth = gate.run(async () => 'd');
+    await assert.rejects(
+      gate.run(async () => 'never'),
+      GateFullError,
+    );
+
+    // a is running: its abort changes nothing.
+    controllers[0]!.abort();
+    a!.settle().resolve('A');
+    await tick();
+    c!.settle().resolve('C');
+    assert.deepEqual(await Promise.all([first, third, fourth]), ['A', 'C', 'd']);
+    assert.deepEqual(started, ['a', 'c'], 'b never ran');
+
+    // A signal aborted before the gate is even asked: nothing runs.
+    await assert.rejects(
+      gate.run(async () => 'late', AbortSignal.abort()),
+      { name: 'AbortError' },
+    );
+  });
 });
 
 describe('the password hasher', () => {

@@ -67,11 +67,16 @@ export interface AccountService {
    * A wrong password and an unknown identifier give the same answer in the same time (ASVS 6.3.8).
    * Rejects with a BusyError, having written nothing, when too many password hashes wait.
    */
+  /**
+   * Rejects with a BusyError when the line of password checks is full, and with an AbandonedError
+   * when `signal` (the request's) aborts while the check waits in it; neither wrote anything.
+   */
   verifyPasswordLogin(
     tenant: string,
     defaultCountry: string,
     identifier: string,
     password: string,
+    signal?: AbortSignal,
   ): Promise<Result<PasswordLogin, LoginFailure>>;
   markIdentifierVerified(tenant: string, accountId: string, identifierId: string): Promise<void>;
   /**
@@ -210,7 +215,7 @@ export function createAccountService(deps: {
       };
     },
 
-    async verifyPasswordLogin(tenant, defaultCountry, identifierInput, password) {
+    async verifyPasswordLogin(tenant, defaultCountry, identifierInput, password, signal) {
       const identifier = normaliseIdentifier(identifierInput, defaultCountry);
       // Unverified identifiers count too: an imported account proves its address at first login.
       const found = identifier.ok
@@ -221,7 +226,7 @@ export function createAccountService(deps: {
       const failures = accountId && stored ? await throttle.accountFailures(tenant, accountId) : 0;
       if (accountId && failures >= ACCOUNT_FAILURE_LIMIT) {
         // NIST 800-63B: after 100 consecutive failures the password stops working until reset.
-        await hasher.verifyDummy(password);
+        await hasher.verifyDummy(password, signal);
         await repos.audit.recordEvent({
           tenant,
           accountId,
@@ -232,7 +237,7 @@ export function createAccountService(deps: {
         return fail('login.locked');
       }
       if (!found || !accountId || !stored) {
-        await hasher.verifyDummy(password);
+        await hasher.verifyDummy(password, signal);
         await throttle.accountFailed(tenant, undefined);
         await repos.audit.recordEvent({
           tenant,
@@ -242,7 +247,7 @@ export function createAccountService(deps: {
         });
         return fail('login.invalid_credentials');
       }
-      const passwordOk = await hasher.verify(stored, password);
+      const passwordOk = await hasher.verify(stored, password, signal);
       if (passwordOk && hasher.needsRehash(stored)) {
         // A legacy or weaker hash (an import) becomes argon2id at the current parameters. When
         // too many hashes wait, the upgrade waits for a later login, not this one.

@@ -75,6 +75,14 @@ export class BusyError extends AppError {
   }
 }
 
+/**
+ * The request went away (its client closed the connection) while its password check waited for a
+ * place: the check was never made. Nobody is left to answer, so it has no message.
+ */
+export class AbandonedError extends Error {
+  override name = 'AbandonedError';
+}
+
 /** Expected failures are values, not exceptions. */
 export type Result<T, E extends ErrorCode = ErrorCode> = { ok: true; value: T } | { ok: false; error: E };
 

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { type Algorithm, hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 import { createGate, GateFullError } from './concurrency.js';
-import { BusyError } from './errors.js';
+import { AbandonedError, BusyError } from './errors.js';
 
 // Algorithm is an ambient const enum; 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm;
@@ -32,15 +32,17 @@ export interface Argon2Parameters {
 export const OWASP_ARGON2: Argon2Parameters = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
 // Each of hash, verify and verifyDummy rejects with a BusyError, at once and having done nothing,
-// when `maxWaiting` already wait for a place.
+// when `maxWaiting` already wait for a place. verify and verifyDummy take the request's signal:
+// aborted while they wait (the client went away), they reject with an AbandonedError, having done
+// nothing.
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   /** argon2 (any variant), or a legacy bcrypt or PBKDF2 hash from an import; false for a hash it cannot read. */
-  verify(hash: string, password: string): Promise<boolean>;
+  verify(hash: string, password: string, signal?: AbortSignal): Promise<boolean>;
   /** True when a stored hash is not argon2id at the current parameters (upgrade it at login). */
   needsRehash(hash: string): boolean;
   /** Spends the time of one verification without an account to verify against. */
-  verifyDummy(password: string): Promise<void>;
+  verifyDummy(password: string, signal?: AbortSignal): Promise<void>;
   parameters: Argon2Parameters;
   /** How many hashes or verifications may run at once. */
   concurrency: number;
@@ -188,11 +190,15 @@ export function createPasswordHasher(
 ): PasswordHasher {
   const options = { algorithm: ARGON2ID, ...parameters };
   const gate = createGate(concurrency, { maxWaiting });
-  /** Runs `task` in its turn; a full line becomes a BusyError, and the task never runs. */
-  async function inTurn<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` in its turn; a full line becomes a BusyError, a signal aborted in the line an
+   * AbandonedError, and the task never runs.
+   */
+  async function inTurn<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
-      return await gate.run(task);
+      return await gate.run(task, signal);
     } catch (error) {
+      if (signal?.aborted && error === signal.reason) throw new AbandonedError();
       if (!(error instanceof GateFullError)) throw error;
       const busy = new BusyError(Math.max(1, Math.ceil(error.clearsInMs / 1000)));
       onBusy?.(busy);
@@ -205,20 +211,22 @@ export function createPasswordHasher(
     concurrency,
     maxWaiting,
     hash: (password) => inTurn(() => hash(password.normalize('NFC'), options)),
-    async verify(stored, password) {
+    async verify(stored, password, signal) {
       try {
         if (stored.startsWith('$argon2'))
-          return await inTurn(() => verify(stored, password.normalize('NFC')));
+          return await inTurn(() => verify(stored, password.normalize('NFC')), signal);
         if (stored.startsWith('$2'))
           return (
-            isBcrypt(stored) && (await inTurn(() => verifyLegacy((p) => bcrypt.compare(p, stored), password)))
+            isBcrypt(stored) &&
+            (await inTurn(() => verifyLegacy((p) => bcrypt.compare(p, stored), password), signal))
           );
         const pbkdf2Hash = parsePbkdf2(stored);
-        if (pbkdf2Hash) return await inTurn(() => verifyLegacy((p) => verifyPbkdf2(pbkdf2Hash, p), password));
+        if (pbkdf2Hash)
+          return await inTurn(() => verifyLegacy((p) => verifyPbkdf2(pbkdf2Hash, p), password), signal);
         return false;
       } catch (error) {
         // A hash that cannot be read never verifies; a refusal is not an answer about the password.
-        if (error instanceof BusyError) throw error;
+        if (error instanceof BusyError || error instanceof AbandonedError) throw error;
         return false;
       }
     },
@@ -226,15 +234,15 @@ export function createPasswordHasher(
       !stored.startsWith(
         `$argon2id$v=19$m=${parameters.memoryCost},t=${parameters.timeCost},p=${parameters.parallelism}$`,
       ),
-    async verifyDummy(password) {
+    async verifyDummy(password, signal) {
       // A refused first try must not leave the refusal in place of the dummy for good.
       dummy ??= inTurn(() => hash('vakt-dummy-password', options)).catch((error: unknown) => {
         dummy = undefined;
         throw error;
       });
       const stored = await dummy;
-      await inTurn(() => verify(stored, password.normalize('NFC'))).catch((error: unknown) => {
-        if (error instanceof BusyError) throw error;
+      await inTurn(() => verify(stored, password.normalize('NFC')), signal).catch((error: unknown) => {
+        if (error instanceof BusyError || error instanceof AbandonedError) throw error;
       });
     },
   };

@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { AccountService } from '../domain/accounts.js';
-import { BusyError, type ErrorCode } from '../domain/errors.js';
+import { AbandonedError, BusyError, type ErrorCode } from '../domain/errors.js';
 import { normaliseIdentifier } from '../domain/identifiers.js';
 import type { ThrottleKey } from '../domain/throttle.js';
 import { renderConsentPage, renderLoginPage } from '../ui/pages.js';
@@ -165,8 +165,15 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         runtime.settings.defaultCountry,
         identifier,
         password,
+        kit.clientGone(reply),
       );
     } catch (error) {
+      if (error instanceof AbandonedError) {
+        // The client went away while the check waited its turn: it was never made, so its try
+        // goes back to both keys, and there is no one left to answer.
+        await kit.throttle.giveBack(runtime.slug, keys);
+        return reply.code(499).send();
+      }
       if (!(error instanceof BusyError)) throw error;
       // Too many password checks wait already: this one was never made, so its try goes back to
       // both keys and nothing counts against the person (ASVS 6.3.1).

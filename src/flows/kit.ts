@@ -139,6 +139,15 @@ export function createJourneyKit(deps: KitDeps) {
   /** A person's address for telling them where the code went: the IP of the request. */
   const ipOf = (request: FastifyRequest) => request.ip;
 
+  /** Aborts when the client closes the connection before its answer was sent. */
+  function clientGone(reply: FastifyReply): AbortSignal {
+    const controller = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
+    return controller.signal;
+  }
+
   /** A choice made with the language switch (`?lang=`) is kept in a cookie. */
   const rememberLanguage = (request: FastifyRequest, reply: FastifyReply) =>
     rememberLanguageChoice(request, reply, deps.production);
@@ -163,6 +172,7 @@ export function createJourneyKit(deps: KitDeps) {
     finish,
     csrfFor,
     ipOf,
+    clientGone,
     rememberLanguage,
     sendErrorPage,
     waitText,

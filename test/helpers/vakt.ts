@@ -1,4 +1,5 @@
 // Starts a real vakt (HTTP server on a free port, real database) for a test.
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,4 +106,24 @@ export function deliveryEnv(mailbox: { url: string }, sms?: { url: string }): Re
 
 export function randomPassword(): string {
   return `pw-${randomBytes(9).toString('base64url')}`;
+}
+
+/**
+ * Creates verified accounts on tenant `acme`, each with one email address and a password or an
+ * imported password hash.
+ */
+export async function createEmailAccounts(
+  running: RunningVakt,
+  accounts: ReadonlyArray<readonly [string, { password: string } | { passwordHash: string }]>,
+): Promise<void> {
+  for (const [email, secret] of accounts) {
+    const created = await running.vakt.accounts.createAccount({
+      tenant: 'acme',
+      defaultCountry: 'NO',
+      emails: [email],
+      ...secret,
+      verified: true,
+    });
+    assert.ok(created.ok, email);
+  }
 }
