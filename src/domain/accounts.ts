@@ -65,11 +65,8 @@ export interface AccountService {
   findAccountProfile(tenant: string, id: string): Promise<AccountProfile | undefined>;
   /**
    * A wrong password and an unknown identifier give the same answer in the same time (ASVS 6.3.8).
-   * Rejects with a BusyError, having written nothing, when too many password hashes wait.
-   */
-  /**
-   * Rejects with a BusyError when the line of password checks is full, and with an AbandonedError
-   * when `signal` (the request's) aborts while the check waits in it; neither wrote anything.
+   * Rejects with a BusyError when too many password hashes wait, and with an AbandonedError when
+   * `signal` (the request's) aborts while the check waits its turn; neither has written anything.
    */
   verifyPasswordLogin(
     tenant: string,
