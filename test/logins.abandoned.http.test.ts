@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseKinds } from './helpers/databases.js';
 import { formAction, formField, type Response, type Transport, UserAgent } from './helpers/http-client.js';
 import { authorizationUrl, logInThroughPage } from './helpers/login.js';
-import { slowArgon2idHash } from './helpers/slow-hash.js';
+import { LONGER_PASSES, slowArgon2idHash } from './helpers/slow-hash.js';
 import {
   createEmailAccounts,
   type RunningVakt,
@@ -24,8 +24,6 @@ import {
   testTenant,
 } from './helpers/vakt.js';
 
-/** 80 passes: 4-5 s on a slow 2-core machine, over a second on a fast one. */
-const SLOW_PASSES = 80;
 /** Far below the keep-alive timeout (72 s) that held stop(), far above a close's own work. */
 const PATIENCE_MS = 20_000;
 /** The identifier's free guesses, in flight or failed (a sixth at once is refused with 429). */
@@ -51,7 +49,7 @@ for (const kind of databaseKinds) {
         config: { tenants: [testTenant({ identifierKinds: ['email'] })] },
       });
       await createEmailAccounts(running, [
-        ['slow@example.com', { passwordHash: await slowArgon2idHash('the slow one', SLOW_PASSES) }],
+        ['slow@example.com', { passwordHash: await slowArgon2idHash('the slow one', LONGER_PASSES) }],
         ['person@example.com', { password }],
       ]);
     });

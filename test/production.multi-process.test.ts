@@ -14,7 +14,7 @@ import { databaseKinds, type TestDatabase } from './helpers/databases.js';
 import { formAction, formField, UserAgent } from './helpers/http-client.js';
 import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { freePort, startVaktProcess, startVaktProcesses, type VaktProcess } from './helpers/process.js';
-import { slowArgon2idHash } from './helpers/slow-hash.js';
+import { LONGER_PASSES, slowArgon2idHash } from './helpers/slow-hash.js';
 import { RP, TEST_SECRET, testTenant } from './helpers/vakt.js';
 
 const PUBLIC_URL = 'https://id.vakt.test';
@@ -307,7 +307,7 @@ describe('vakt start --workers 2', { skip: databaseKinds[0]!.skip }, () => {
     try {
       const children = workerPids();
       // Twice the default passes: the hash must outlast the idle worker's stop on any machine.
-      const inFlight = await slowLoginInFlight(dir, env, cluster, 80);
+      const inFlight = await slowLoginInFlight(dir, env, cluster, LONGER_PASSES);
       const exited = exitOf(cluster);
       cluster.child.kill('SIGTERM');
       // The idle worker stops at once; the one checking the slow hash is killed before it is done.

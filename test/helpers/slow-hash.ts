@@ -4,6 +4,12 @@
 // slow 2-core machine (25 ms per OWASP-parameter verify) and over half a second on a fast one.
 import { hash } from '@node-rs/argon2';
 
+/**
+ * Twice the default: 4-5 s on the slow machine, over a second on a fast one. For a test that must
+ * do several things while the hash holds its place.
+ */
+export const LONGER_PASSES = 80;
+
 export function slowArgon2idHash(password: string, passes = 40): Promise<string> {
   // Algorithm 2 is Argon2id (an ambient const enum in @node-rs/argon2).
   return hash(password, { algorithm: 2, memoryCost: 128 * 1024, timeCost: passes, parallelism: 1 });
