@@ -13,29 +13,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseKinds } from './helpers/databases.js';
-import { formAction, formField, type Response, type Transport, UserAgent } from './helpers/http-client.js';
+import { cuttableTransport, type Response, UserAgent } from './helpers/http-client.js';
+import { loginPage as journeyLoginPage, submitForm } from './helpers/journeys.js';
 import { authorizationUrl, logInThroughPage } from './helpers/login.js';
-import { LONGER_PASSES, slowArgon2idHash } from './helpers/slow-hash.js';
-import {
-  createEmailAccounts,
-  type RunningVakt,
-  randomPassword,
-  startVakt,
-  testTenant,
-} from './helpers/vakt.js';
+import { startOneHashAtATime } from './helpers/slow-hash.js';
+import { type RunningVakt, randomPassword } from './helpers/vakt.js';
 
 /** Far below the keep-alive timeout (72 s) that held stop(), far above a close's own work. */
 const PATIENCE_MS = 20_000;
 /** The identifier's free guesses, in flight or failed (a sixth at once is refused with 429). */
 const ABANDONED = 5;
-
-/** The platform's fetch, with a signal that aborts the request (closing its connection). */
-function abortableTransport(signal: AbortSignal): Transport {
-  return async (url, init) => {
-    const response = await fetch(url, { ...init, redirect: 'manual', signal });
-    return { status: response.status, headers: response.headers, body: await response.text() };
-  };
-}
 
 for (const kind of databaseKinds) {
   describe(`a login abandoned in the line of password hashes on ${kind.name}`, { skip: kind.skip }, () => {
@@ -44,14 +31,10 @@ for (const kind of databaseKinds) {
     const password = randomPassword();
 
     before(async () => {
-      running = await startVakt(kind, {
-        env: { VAKT_HASH_CONCURRENCY: '1', VAKT_HASH_QUEUE: '16' },
-        config: { tenants: [testTenant({ identifierKinds: ['email'] })] },
+      running = await startOneHashAtATime(kind, {
+        waiting: 16,
+        accounts: [['person@example.com', password]],
       });
-      await createEmailAccounts(running, [
-        ['slow@example.com', { passwordHash: await slowArgon2idHash('the slow one', LONGER_PASSES) }],
-        ['person@example.com', { password }],
-      ]);
     });
 
     after(async () => {
@@ -60,25 +43,16 @@ for (const kind of databaseKinds) {
 
     const headers = { 'accept-language': 'en', 'sec-fetch-site': 'same-origin' };
 
-    async function loginPage(browser: UserAgent) {
-      const page = await browser.follow(authorizationUrl(`${running.url}/t/acme`), running.url);
-      assert.equal(page.status, 200);
-      return page;
-    }
-
-    function submit(browser: UserAgent, page: Response, form: Record<string, string>) {
-      const action = new URL(formAction(page.body, '/login'), running.url).href;
-      return browser.request(action, { form: { csrf: formField(page.body, 'csrf'), ...form } });
-    }
+    const loginPage = (browser: UserAgent) => journeyLoginPage(browser, `${running.url}/t/acme`);
+    const submit = (browser: UserAgent, page: Response, form: Record<string, string>) =>
+      submitForm(browser, page, '/login', form);
 
     test('is never checked: its guess goes back, and the account is not made to wait', async () => {
       const slowBrowser = new UserAgent(headers);
       const slowPage = await loginPage(slowBrowser);
-      const leaving = Array.from({ length: ABANDONED }, () => {
-        const controller = new AbortController();
-        return { controller, browser: new UserAgent(headers, abortableTransport(controller.signal)) };
-      });
-      const pages = await Promise.all(leaving.map(({ browser }) => loginPage(browser)));
+      const cuts = cuttableTransport();
+      const leaving = Array.from({ length: ABANDONED }, () => new UserAgent(headers, cuts.transport));
+      const pages = await Promise.all(leaving.map((browser) => loginPage(browser)));
 
       // The slow account's check takes the one place.
       let slowAnsweredAt = 0;
@@ -90,14 +64,14 @@ for (const kind of databaseKinds) {
       );
       await sleep(300);
       // Five wrong passwords for the person wait behind it; then their clients go.
-      const abandoned = leaving.map(({ browser }, i) =>
+      const abandoned = leaving.map((browser, i) =>
         submit(browser, pages[i]!, { identifier: 'person@example.com', password: 'a wrong one' }).then(
           (response) => response.status,
           (error: Error) => error.name,
         ),
       );
       await sleep(300);
-      for (const { controller } of leaving) controller.abort();
+      cuts.cut();
       const abortedAt = Date.now();
       assert.deepEqual(await Promise.all(abandoned), Array(ABANDONED).fill('AbortError'));
 

@@ -13,23 +13,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tenantDefaults } from '../src/config/schema.js';
 import { en } from '../src/ui/messages/en.js';
 import { nb } from '../src/ui/messages/nb.js';
 import { sv } from '../src/ui/messages/sv.js';
 import { databaseKinds } from './helpers/databases.js';
-import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
-import { authorizationUrl, logInThroughPage } from './helpers/login.js';
-import { type Mailbox, startMailbox } from './helpers/mailbox.js';
-import { LONGER_PASSES, slowArgon2idHash } from './helpers/slow-hash.js';
+import { alertText, formField, type Response, UserAgent } from './helpers/http-client.js';
 import {
-  createEmailAccounts,
-  deliveryEnv,
-  type RunningVakt,
-  randomPassword,
-  startVakt,
-  testTenant,
-} from './helpers/vakt.js';
+  loginPage as journeyLoginPage,
+  passwordChange,
+  provedReset,
+  signupPage,
+  submitForm,
+} from './helpers/journeys.js';
+import { type Mailbox, startMailbox } from './helpers/mailbox.js';
+import { startOneHashAtATime } from './helpers/slow-hash.js';
+import { type RunningVakt, randomPassword } from './helpers/vakt.js';
 
 // The slow hash takes LONGER_PASSES: the 18 refused requests must all be answered while it runs
 // (0.5-0.7 s on the slow machine).
@@ -38,31 +36,20 @@ for (const kind of databaseKinds) {
   describe(`a full line of password hashes on ${kind.name}`, { skip: kind.skip, timeout: 120_000 }, () => {
     let running: RunningVakt;
     let mailbox: Mailbox;
+    let issuer: string;
     const password = randomPassword();
 
     before(async () => {
       mailbox = await startMailbox();
-      running = await startVakt(kind, {
-        env: { ...deliveryEnv(mailbox), VAKT_HASH_CONCURRENCY: '1', VAKT_HASH_QUEUE: '0' },
-        config: {
-          tenants: [
-            testTenant({
-              identifierKinds: ['email'],
-              // One code per address: a place not given back would refuse the second sign-up.
-              codeLimits: {
-                ...tenantDefaults().codeLimits,
-                perIdentifier: [{ seconds: 600, max: 1 }],
-                perIp: [{ seconds: 600, max: 100_000 }],
-              },
-            }),
-          ],
-        },
+      running = await startOneHashAtATime(kind, {
+        waiting: 0,
+        mailbox,
+        accounts: [
+          ['forgetful@example.com', password],
+          ['person@example.com', password],
+        ],
       });
-      await createEmailAccounts(running, [
-        ['slow@example.com', { passwordHash: await slowArgon2idHash('the slow one', LONGER_PASSES) }],
-        ['forgetful@example.com', { password }],
-        ['person@example.com', { password }],
-      ]);
+      issuer = `${running.url}/t/acme`;
     });
 
     after(async () => {
@@ -73,16 +60,7 @@ for (const kind of databaseKinds) {
     const agent = (language: string) =>
       new UserAgent({ 'accept-language': language, 'sec-fetch-site': 'same-origin' });
 
-    async function loginPage(browser: UserAgent) {
-      const page = await browser.follow(authorizationUrl(`${running.url}/t/acme`), running.url);
-      assert.equal(page.status, 200);
-      return page;
-    }
-
-    function submit(browser: UserAgent, page: Response, contains: string, form: Record<string, string>) {
-      const action = new URL(formAction(page.body, contains), running.url).href;
-      return browser.request(action, { form: { csrf: formField(page.body, 'csrf'), ...form } });
-    }
+    const loginPage = (browser: UserAgent) => journeyLoginPage(browser, issuer);
 
     function assertRefused(response: Response, message: string) {
       assert.equal(response.status, 503, alertText(response));
@@ -102,54 +80,21 @@ for (const kind of databaseKinds) {
         loginPage(norwegian),
         loginPage(unknownBrowser),
       ]);
-      const signupLogin = await loginPage(english);
-      const signupLink = /href="([^"]*\/signup)" id="create-account"/.exec(signupLogin.body);
-      assert.ok(signupLink, 'the login page links to sign-up');
-      const signupPage = await english.request(new URL(signupLink[1]!, running.url).href);
-      assert.equal(signupPage.status, 200);
+      const signupForm = await signupPage(english, issuer);
       // The same person, logged in elsewhere, on the page that changes the password.
-      const holder = agent('en');
-      await logInThroughPage(holder, authorizationUrl(`${running.url}/t/acme`), {
+      const change = await passwordChange(agent('en'), issuer, {
         identifier: 'person@example.com',
         password,
       });
-      const accountPage = `${running.url}/t/acme/account/password`;
-      const changePage = await holder.request(accountPage);
-      assert.equal(changePage.status, 200);
-      const change = (current: string, next: string) =>
-        holder.request(accountPage, {
-          form: { csrf: formField(changePage.body, 'csrf'), current_password: current, password: next },
-        });
 
       // Another person, who forgot the password, proved the address with a code and is asked
       // for a new one.
-      const resetter = agent('sv');
-      const resetLogin = await loginPage(resetter);
-      const forgotLink = /href="([^"]*\/forgot)" id="forgot-password"/.exec(resetLogin.body);
-      assert.ok(forgotLink, 'the login page links to "Forgot your password?"');
-      const forgotPage = await resetter.request(new URL(forgotLink[1]!, running.url).href);
-      const choices = await submit(resetter, forgotPage, '/forgot', { identifier: 'forgetful@example.com' });
-      assert.equal(choices.status, 200, alertText(choices));
-      const sent = await submit(resetter, choices, '/forgot/send', {
-        state: formField(choices.body, 'state'),
-        choice: '0',
-      });
-      assert.equal(sent.status, 303, alertText(sent));
-      const codePage = await resetter.request(new URL(sent.headers.get('location')!, running.url).href);
-      const newPasswordPage = await submit(resetter, codePage, '/forgot/code', {
-        code: mailbox.code('forgetful@example.com'),
-      });
-      assert.equal(newPasswordPage.status, 200, alertText(newPasswordPage));
+      const reset = await provedReset(agent('sv'), issuer, mailbox, 'forgetful@example.com');
       const resetPassword = randomPassword();
-      const reset = () =>
-        submit(resetter, newPasswordPage, '/forgot/password', {
-          proof: formField(newPasswordPage.body, 'proof'),
-          password: resetPassword,
-        });
 
       // The slow account's login takes the one place, with a wrong password.
       let slowSettled = false;
-      const slowLogin = submit(slowBrowser, slowPage, '/login', {
+      const slowLogin = submitForm(slowBrowser, slowPage, '/login', {
         identifier: 'slow@example.com',
         password: 'not the slow one',
       }).finally(() => {
@@ -160,7 +105,7 @@ for (const kind of databaseKinds) {
       // More wrong passwords than the free guesses (5 per identifier): refused, not counted.
       let page = personPage;
       for (let i = 0; i < 7; i++) {
-        const refused = await submit(norwegian, page, '/login', {
+        const refused = await submitForm(norwegian, page, '/login', {
           identifier: 'person@example.com',
           password: `wrong ${i}`,
         });
@@ -168,13 +113,13 @@ for (const kind of databaseKinds) {
         assert.equal(formField(refused.body, 'identifier'), 'person@example.com', 'what was typed stays');
         page = refused;
       }
-      const unknown = await submit(unknownBrowser, unknownPage, '/login', {
+      const unknown = await submitForm(unknownBrowser, unknownPage, '/login', {
         identifier: 'nobody@example.com',
         password: 'whatever it is',
       });
       assertRefused(unknown, nb['server.busy']);
 
-      const signup = await submit(english, signupPage, '/signup', {
+      const signup = await submitForm(english, signupForm, '/signup', {
         identifier: 'newcomer@example.com',
         password: randomPassword(),
       });
@@ -187,7 +132,7 @@ for (const kind of databaseKinds) {
       const newPassword = randomPassword();
       assertRefused(await change(password, newPassword), en['server.busy']);
 
-      assertRefused(await reset(), sv['server.busy']);
+      assertRefused(await reset(resetPassword), sv['server.busy']);
 
       assert.equal(
         slowSettled,
@@ -198,7 +143,10 @@ for (const kind of databaseKinds) {
       assert.equal(slowAnswer.status, 401, 'the login that held the place was checked, not refused');
 
       // The line is empty: the person gets in at once, no wait for the refused tries.
-      const login = await submit(norwegian, page, '/login', { identifier: 'person@example.com', password });
+      const login = await submitForm(norwegian, page, '/login', {
+        identifier: 'person@example.com',
+        password,
+      });
       assert.equal(login.status, 303, `the login answered ${login.status}: ${alertText(login)}`);
       assert.match(login.headers.get('location') ?? '', /\/auth\//);
       // The old password still worked, so the refused change changed nothing; now it goes through.
@@ -207,16 +155,16 @@ for (const kind of databaseKinds) {
 
       // The refused reset set nothing: the old password still logs in, and now the reset goes through.
       const fresh = agent('en');
-      const stillOld = await submit(fresh, await loginPage(fresh), '/login', {
+      const stillOld = await submitForm(fresh, await loginPage(fresh), '/login', {
         identifier: 'forgetful@example.com',
         password,
       });
       assert.equal(stillOld.status, 303, alertText(stillOld));
-      const done = await reset();
+      const done = await reset(resetPassword);
       assert.equal(done.status, 303, `the reset answered ${done.status}: ${alertText(done)}`);
 
       // The refused sign-up gave its place back: the one code this address may get is sent now.
-      const again = await submit(english, signup, '/signup', {
+      const again = await submitForm(english, signup, '/signup', {
         identifier: 'newcomer@example.com',
         password: randomPassword(),
       });

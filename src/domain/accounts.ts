@@ -85,11 +85,23 @@ export interface AccountService {
     kind: 'email' | 'phone',
     value: string,
   ): Promise<{ accountId: string; targets: IdentifierToVerify[] } | undefined>;
-  /** Sets a new password (already checked against the policy), auditing it; BusyError as above. */
-  setPassword(tenant: string, accountId: string, password: string, reason: 'reset' | 'change'): Promise<void>;
+  /**
+   * Sets a new password (already checked against the policy), auditing it; BusyError and
+   * AbandonedError as above, before anything is written.
+   */
+  setPassword(
+    tenant: string,
+    accountId: string,
+    password: string,
+    reason: 'reset' | 'change',
+    signal?: AbortSignal,
+  ): Promise<void>;
   listVerifiedIdentifiers(accountId: string): Promise<IdentifierToVerify[]>;
-  /** Whether this is the account's password (re-authentication before a change); BusyError as above. */
-  verifyPassword(tenant: string, accountId: string, password: string): Promise<boolean>;
+  /**
+   * Whether this is the account's password (re-authentication before a change); BusyError and
+   * AbandonedError as above.
+   */
+  verifyPassword(tenant: string, accountId: string, password: string, signal?: AbortSignal): Promise<boolean>;
   /** Replaces an unproved identifier by one just proved with a code. */
   replaceIdentifier(
     tenant: string,
@@ -293,21 +305,21 @@ export function createAccountService(deps: {
         .map((i) => ({ identifierId: i.id, kind: i.kind, value: i.value }));
     },
 
-    async verifyPassword(tenant, accountId, password) {
+    async verifyPassword(tenant, accountId, password, signal) {
       const stored = await repos.accounts.findPasswordHash(accountId);
       let right = false;
-      if (stored) right = await hasher.verify(stored, password);
-      else await hasher.verifyDummy(password);
+      if (stored) right = await hasher.verify(stored, password, signal);
+      else await hasher.verifyDummy(password, signal);
       if (!right) {
         await repos.audit.recordEvent({ tenant, accountId, type: 'password.reauth_failed', at: clock.now() });
       }
       return right;
     },
 
-    async setPassword(tenant, accountId, password, reason) {
+    async setPassword(tenant, accountId, password, reason, signal) {
       // One transaction with the lift of the failure lock and the audit event: if it fails,
       // the old password still works and nothing else changed.
-      await repos.accounts.setPasswordHash(accountId, await hasher.hash(password), clock.now(), {
+      await repos.accounts.setPasswordHash(accountId, await hasher.hash(password, signal), clock.now(), {
         tenant,
         auditType: `password.${reason}`,
       });

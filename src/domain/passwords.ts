@@ -32,11 +32,10 @@ export interface Argon2Parameters {
 export const OWASP_ARGON2: Argon2Parameters = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
 // Each of hash, verify and verifyDummy rejects with a BusyError, at once and having done nothing,
-// when `maxWaiting` already wait for a place. verify and verifyDummy take the request's signal:
-// aborted while they wait (the client went away), they reject with an AbandonedError, having done
-// nothing.
+// when `maxWaiting` already wait for a place. Each takes the request's signal: aborted while it
+// waits (the client went away), it rejects with an AbandonedError, having done nothing.
 export interface PasswordHasher {
-  hash(password: string): Promise<string>;
+  hash(password: string, signal?: AbortSignal): Promise<string>;
   /** argon2 (any variant), or a legacy bcrypt or PBKDF2 hash from an import; false for a hash it cannot read. */
   verify(hash: string, password: string, signal?: AbortSignal): Promise<boolean>;
   /** True when a stored hash is not argon2id at the current parameters (upgrade it at login). */
@@ -210,7 +209,7 @@ export function createPasswordHasher(
     parameters,
     concurrency,
     maxWaiting,
-    hash: (password) => inTurn(() => hash(password.normalize('NFC'), options)),
+    hash: (password, signal) => inTurn(() => hash(password.normalize('NFC'), options), signal),
     async verify(stored, password, signal) {
       try {
         if (stored.startsWith('$argon2'))

@@ -5,7 +5,7 @@
 // grants and refresh tokens (ASVS 7.4.3) while this one stays.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../domain/accounts.js';
-import { BusyError, type ErrorCode } from '../domain/errors.js';
+import { AbandonedError, BusyError, type ErrorCode } from '../domain/errors.js';
 import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
@@ -19,7 +19,7 @@ import {
 } from '../server/http-context.js';
 import { renderChangePasswordPage, renderPasswordChangedPage } from '../ui/journey-pages.js';
 import { passwordField } from './codes.js';
-import { type SendErrorPage, waitText } from './kit.js';
+import { clientGone, type SendErrorPage, waitText } from './kit.js';
 import type { NewPasswordStep } from './new-password.js';
 
 export interface AccountPageDeps {
@@ -118,10 +118,16 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
         errorVars: { wait: waitText(page, wait) },
       });
     }
+    const gone = clientGone(reply);
     let right: boolean;
     try {
-      right = await accounts.verifyPassword(runtime.slug, accountId, current);
+      right = await accounts.verifyPassword(runtime.slug, accountId, current, gone);
     } catch (error) {
+      if (error instanceof AbandonedError) {
+        // The client went away while the check waited its turn: it was never made.
+        await deps.throttle.giveBack(runtime.slug, keys);
+        throw error;
+      }
       if (!(error instanceof BusyError)) throw error;
       // Too many password checks wait already: none was made, so the try goes back.
       await deps.throttle.giveBack(runtime.slug, keys);
@@ -139,6 +145,7 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
       locale: page.locale,
       endOtherSessions: body.end_sessions === 'on',
       keepSessionId: opened.sessionId,
+      signal: gone,
     });
     if (!changed.ok) {
       if (changed.retryAfter) reply.header('retry-after', String(changed.retryAfter));

@@ -25,7 +25,7 @@ import type { ThrottleKey } from '../domain/throttle.js';
 import type { MessageKey } from '../ui/i18n.js';
 import { renderAccountExistsPage, renderCodePage, renderSignupPage } from '../ui/journey-pages.js';
 import { countryName } from './country-names.js';
-import type { Journey, JourneyKit, JourneyRequest, Params } from './kit.js';
+import { clientGone, type Journey, type JourneyKit, type JourneyRequest, type Params } from './kit.js';
 
 export interface CodeJourneysDeps {
   kit: JourneyKit;
@@ -379,7 +379,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
       });
     }
     const sent = await sendCode(request, reply, journey, 'signup', identifier, async () => ({
-      passwordHash: await hasher.hash(password),
+      passwordHash: await hasher.hash(password, clientGone(reply)),
       remember,
     }));
     if (!sent.ok) {

@@ -17,7 +17,7 @@ import type { ThrottleKey } from '../domain/throttle.js';
 import { renderConsentPage, renderLoginPage } from '../ui/pages.js';
 import type { CodeJourneys } from './codes.js';
 import { countryName } from './country-names.js';
-import type { Journey, JourneyKit, JourneyRequest, Params } from './kit.js';
+import { clientGone, type Journey, type JourneyKit, type JourneyRequest, type Params } from './kit.js';
 
 interface InteractionDeps {
   kit: JourneyKit;
@@ -165,7 +165,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         runtime.settings.defaultCountry,
         identifier,
         password,
-        kit.clientGone(reply),
+        clientGone(reply),
       );
     } catch (error) {
       if (error instanceof AbandonedError) {

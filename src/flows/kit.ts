@@ -139,15 +139,6 @@ export function createJourneyKit(deps: KitDeps) {
   /** A person's address for telling them where the code went: the IP of the request. */
   const ipOf = (request: FastifyRequest) => request.ip;
 
-  /** Aborts when the client closes the connection before its answer was sent. */
-  function clientGone(reply: FastifyReply): AbortSignal {
-    const controller = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
-    });
-    return controller.signal;
-  }
-
   /** A choice made with the language switch (`?lang=`) is kept in a cookie. */
   const rememberLanguage = (request: FastifyRequest, reply: FastifyReply) =>
     rememberLanguageChoice(request, reply, deps.production);
@@ -172,7 +163,6 @@ export function createJourneyKit(deps: KitDeps) {
     finish,
     csrfFor,
     ipOf,
-    clientGone,
     rememberLanguage,
     sendErrorPage,
     waitText,
@@ -189,4 +179,16 @@ export function waitText(page: PageContext, seconds: number): string {
   return seconds < 90
     ? page.t('time.seconds', { n: String(seconds) })
     : page.t('time.minutes', { n: String(Math.ceil(seconds / 60)) });
+}
+
+/**
+ * The request's signal for a password hash: it aborts when the client closes the connection
+ * before its answer was sent, and a hash still waiting its turn then leaves the line unmade.
+ */
+export function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }

@@ -7,7 +7,7 @@
 import type { Locale } from '../config/schema.js';
 import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService } from '../domain/accounts.js';
-import { BusyError } from '../domain/errors.js';
+import { AbandonedError, BusyError } from '../domain/errors.js';
 import {
   checkNewPassword,
   type PasswordProblem,
@@ -28,6 +28,8 @@ export interface NewPassword {
   keepSessionId?: string | undefined;
   /** The identifier the reset code went to: it is not told again. */
   provedWith?: string | undefined;
+  /** The request's: aborted while the hash waits its turn, nothing is set (AbandonedError). */
+  signal?: AbortSignal | undefined;
 }
 
 export type NewPasswordOutcome =
@@ -59,8 +61,10 @@ export function createNewPasswordStep(deps: {
     });
     if (!checked.ok) return { ok: false, error: checked.error, vars: policyVars(policy), status: 400 };
     try {
-      await accounts.setPassword(tenant.slug, accountId, input.password, input.reason);
+      await accounts.setPassword(tenant.slug, accountId, input.password, input.reason, input.signal);
     } catch (error) {
+      // Its client went away while the hash waited: nothing was written, and no one is left to tell.
+      if (error instanceof AbandonedError) throw error;
       // Too many hashes wait: refused before anything was written (the hasher logs these).
       if (error instanceof BusyError) {
         return {

@@ -23,7 +23,7 @@ import {
 import type { CodeJourneys, RecoveryPayload } from './codes.js';
 import { CODE_FAILURE_STATUS, type CodeStepFailure, field, passwordField } from './codes.js';
 import { countryName } from './country-names.js';
-import type { Journey, JourneyKit, JourneyRequest, Params } from './kit.js';
+import { clientGone, type Journey, type JourneyKit, type JourneyRequest, type Params } from './kit.js';
 import type { NewPasswordStep } from './new-password.js';
 
 export interface RecoveryDeps {
@@ -273,6 +273,7 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
       // A reset keeps no session: this login makes a new one.
       endOtherSessions: field(request.body, 'end_sessions', 2) === 'on',
       provedWith: proof.provedWith,
+      signal: clientGone(reply),
     });
     if (!changed.ok) {
       if (changed.retryAfter) reply.header('retry-after', String(changed.retryAfter));

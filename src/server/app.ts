@@ -14,7 +14,7 @@ import type { Settings } from '../config/settings.js';
 import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
-import { AppError, BusyError, type ErrorCode } from '../domain/errors.js';
+import { AbandonedError, AppError, BusyError, type ErrorCode } from '../domain/errors.js';
 import type { CodeService } from '../domain/one-time-codes.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
@@ -106,6 +106,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
 
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    // Its client went away while a password hash waited its turn (the hash was never made):
+    // no one is left to answer, and it is no fault of the server's.
+    if (error instanceof AbandonedError) return reply.code(499).send();
     // A refusal for load (BusyError) that no step turned into its own page: say when to come back.
     if (error instanceof BusyError) reply.header('retry-after', String(error.retryAfterSeconds));
     if (error instanceof AppError) return sendErrorPage(request, reply, error.status, error.code);

@@ -26,6 +26,24 @@ export const fetchTransport: Transport = async (url, init) => {
   return { status: response.status, headers: response.headers, body: await response.text() };
 };
 
+/**
+ * The platform's fetch, whose requests in flight `cut()` aborts, closing their connections: a
+ * person who closes the tab, or a proxy that gives up. Requests sent after a cut go on as usual.
+ */
+export function cuttableTransport(): { transport: Transport; cut(): void } {
+  let controller = new AbortController();
+  return {
+    transport: async (url, init) => {
+      const response = await fetch(url, { ...init, redirect: 'manual', signal: controller.signal });
+      return { status: response.status, headers: response.headers, body: await response.text() };
+    },
+    cut() {
+      controller.abort();
+      controller = new AbortController();
+    },
+  };
+}
+
 export class UserAgent {
   private cookies: StoredCookie[] = [];
   /** Public origin -> where requests to it really go (a TLS-terminating load balancer's job). */
