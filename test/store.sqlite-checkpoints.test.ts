@@ -4,8 +4,9 @@
 // reaches the database file itself within a few seconds, while a store that leaves checkpoints to
 // SQLite (every 1,000 pages) keeps the same rows in the WAL only; the worker runs only while writes
 // are busy (automatic checkpoints are off while it runs and back once it stops); under steady
-// writes the WAL starts again from its beginning instead of growing for as long as they last; and
-// closing the store stops the worker and leaves the file whole.
+// writes the WAL starts again from its beginning instead of growing for as long as they last; a WAL
+// file that grew past its limit is cut back to it when the WAL starts again; and closing the store
+// stops the worker and leaves the file whole.
 import assert from 'node:assert/strict';
 import {
   closeSync,
@@ -31,11 +32,11 @@ const BURST = 200;
 
 const dirs: string[] = [];
 
-async function openWith(backgroundCheckpoints: boolean | CheckpointOptions) {
+async function openWith(backgroundCheckpoints: boolean | CheckpointOptions, walSizeLimit?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'vakt-wal-'));
   dirs.push(dir);
   const file = join(dir, 'vakt.db');
-  const store = openStore(file, { backgroundCheckpoints });
+  const store = openStore(file, { backgroundCheckpoints, walSizeLimit });
   await migrateToLatest(store.db as unknown as Kysely<unknown>, store.dialect);
   return { file, dir, store, repos: createRepositories(store) };
 }
@@ -213,6 +214,30 @@ describe('SQLite WAL checkpoints of a serving store', () => {
   test('with neither, the WAL grows while the writes last: the two tests above can tell', async () => {
     const { restarts, size } = await steadyWrites({ finishFrames: Infinity, restartFrames: Infinity });
     assert.ok(restarts <= 1, `the WAL started again ${restarts} times (file: ${size} bytes)`);
+  });
+
+  test('a WAL file that grew past its limit is cut back to it when the WAL starts again', async () => {
+    const limit = 256 * 1024;
+    const { file, store, repos } = await openWith(false, limit);
+    const walSize = () => statSync(`${file}-wal`).size;
+    const write = (slug: string, filler: number) =>
+      repos.tenants.upsertTenant(
+        { slug, display_name: 'W', settings: JSON.stringify({ filler: 'x'.repeat(filler) }), updated_at: T },
+        T,
+      );
+    try {
+      // Two commits of 3 MB: the second takes the WAL past SQLite's automatic checkpoint
+      // (1,000 pages), which copies every frame into the database file.
+      await write('wal-big-1', 3_000_000);
+      await write('wal-big-2', 3_000_000);
+      const grown = walSize();
+      assert.ok(grown > 20 * limit, `the WAL file grew to ${grown} bytes`);
+      // The next commit starts the WAL again from its beginning.
+      await write('wal-small', 10);
+      assert.ok(walSize() <= limit, `the WAL file is ${walSize()} bytes, grown ${grown}, limit ${limit}`);
+    } finally {
+      await store.close();
+    }
   });
 
   test('closing a serving store stops its worker and leaves every commit in the file', async () => {

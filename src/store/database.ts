@@ -48,6 +48,8 @@ export interface StoreOptions {
    * server), see sqlite-checkpoints.ts; tests may override its thresholds.
    */
   backgroundCheckpoints?: boolean | CheckpointOptions | undefined;
+  /** SQLite: the size a WAL file is cut back to when it starts again (default WAL_SIZE_LIMIT). */
+  walSizeLimit?: number | undefined;
 }
 
 /** What a lock taken by `lockForTransaction` is about; the same key in two spaces never meets. */
@@ -99,7 +101,7 @@ export function openStore(url: string, options: StoreOptions = {}): Store {
   // The CLI and the server share the file; wait for the other writer instead of failing.
   sqlite.pragma('busy_timeout = 5000');
   // A WAL that a burst grew is cut back when it starts again, not kept at its largest.
-  sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+  sqlite.pragma(`journal_size_limit = ${Math.floor(options.walSizeLimit ?? WAL_SIZE_LIMIT)}`);
   const checkpoints =
     options.backgroundCheckpoints && file !== ':memory:'
       ? checkpointInBackground(
