@@ -56,6 +56,9 @@ function toClientMetadata(client: RegisteredClient): ClientMetadata {
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code' as const],
+    // Every ID token says when the person last authenticated, asked for or not: a relying party
+    // needs it to ask for a fresh login before a sensitive step (max_age, prompt=login).
+    require_auth_time: true,
     ...(client.backchannelLogoutUri
       ? { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }
       : {}),

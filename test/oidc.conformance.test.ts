@@ -1,0 +1,323 @@
+// The OpenID Foundation's Basic OP test plan, the parts that oidc.code-flow.test.ts does not
+// walk, played by a certified relying party (openid-client) and a cookie-keeping user agent
+// against a real vakt: authentication request parameters (prompt, max_age, id_token_hint,
+// login_hint, locales, display, acr_values, unknown ones, no nonce), the claims asked for by
+// scope and by the claims parameter, UserInfo by POST, request objects refused as unsupported,
+// the client's secret in the request body, and the ID token's algorithms.
+// Cites: oidcc-ensure-request-without-nonce-succeeds-for-code-flow, oidcc-prompt-login,
+// oidcc-prompt-none-logged-in, oidcc-prompt-none-not-logged-in, oidcc-max-age-1,
+// oidcc-max-age-10000, oidcc-id-token-hint, oidcc-login-hint, oidcc-ui-locales,
+// oidcc-claims-locales, oidcc-display-page, oidcc-display-popup,
+// oidcc-ensure-request-with-unknown-parameter-succeeds, oidcc-ensure-request-with-acr-values-succeeds,
+// oidcc-scope-profile, oidcc-scope-email, oidcc-scope-address, oidcc-scope-phone, oidcc-scope-all,
+// oidcc-claims-essential, oidcc-userinfo-post-header, oidcc-userinfo-post-body,
+// oidcc-server-client-secret-post, oidcc-idtoken-unsigned, request / request_uri (rejected as
+// unsupported).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as oidc from 'openid-client';
+import { databaseKinds } from './helpers/databases.js';
+import { alertText, formField, UserAgent } from './helpers/http-client.js';
+import { submitForm } from './helpers/journeys.js';
+import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+
+const SECRET = 'web-secret-0123456789-0123456789-0123';
+const EMAIL = 'kari.nordmann@example.com';
+
+for (const kind of databaseKinds) {
+  describe(`OpenID Connect Basic OP checks on ${kind.name}`, { skip: kind.skip }, () => {
+    let running: RunningVakt;
+    let config: oidc.Configuration;
+    const password = randomPassword();
+
+    before(async () => {
+      running = await startVakt(kind, { config: { tenants: [testTenant()] } });
+      const created = await running.vakt.accounts.createAccount({
+        tenant: 'acme',
+        defaultCountry: 'NO',
+        emails: [EMAIL],
+        phones: ['912 34 567'],
+        password,
+        name: 'Kari Nordmann',
+        verified: true,
+      });
+      assert.ok(created.ok);
+      config = await oidc.discovery(new URL(running.issuer), 'web', SECRET, oidc.ClientSecretBasic(SECRET), {
+        execute: [oidc.allowInsecureRequests],
+      });
+    });
+
+    after(async () => {
+      await running?.stop();
+    });
+
+    interface Request {
+      url: URL;
+      verifier: string;
+      state: string;
+      nonce: string | undefined;
+    }
+
+    /** An authentication request of the client `web`, with PKCE, a state and (unless told) a nonce. */
+    async function request(params: Record<string, string> = {}, { nonce = true } = {}): Promise<Request> {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const sent = nonce ? oidc.randomNonce() : undefined;
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: `${RP}/callback`,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        ...(sent ? { nonce: sent } : {}),
+        ...params,
+      });
+      return { url, verifier, state, nonce: sent };
+    }
+
+    /** Where the request ends in `agent`: the login page (200), or the redirect back to the client. */
+    async function open(agent: UserAgent, sent: Request) {
+      const answer = await agent.follow(sent.url.href, running.url);
+      if (answer.status === 200) return { page: answer };
+      assert.equal(answer.status, 303, `expected the login page or a redirect, got ${answer.status}`);
+      return { callback: new URL(answer.headers.get('location')!) };
+    }
+
+    /** Logs in on the page the request showed; answers the redirect back to the client. */
+    async function logIn(agent: UserAgent, sent: Request): Promise<URL> {
+      const { page } = await open(agent, sent);
+      assert.ok(page, 'the login page was shown');
+      const submitted = await submitForm(agent, page, '/login', { identifier: EMAIL, password });
+      assert.equal(submitted.status, 303, alertText(submitted));
+      const back = await agent.follow(
+        new URL(submitted.headers.get('location')!, running.url).href,
+        running.url,
+      );
+      assert.equal(back.status, 303);
+      return new URL(back.headers.get('location')!);
+    }
+
+    function redeem(callback: URL, sent: Request, extra: { maxAge?: number } = {}) {
+      return oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: sent.verifier,
+        expectedState: sent.state,
+        ...(sent.nonce ? { expectedNonce: sent.nonce } : {}),
+        ...extra,
+      });
+    }
+
+    /** A person logged in through `agent`, and the ID token's claims from that login. */
+    async function loggedIn(params: Record<string, string> = {}) {
+      const agent = new UserAgent();
+      const sent = await request(params);
+      const tokens = await redeem(await logIn(agent, sent), sent);
+      const claims = tokens.claims()!;
+      // Asked for or not, so that prompt=none and max_age can be checked against it.
+      assert.equal(typeof claims.auth_time, 'number', 'every ID token says when the person logged in');
+      return { agent, tokens, claims };
+    }
+
+    test('oidcc-ensure-request-without-nonce-succeeds-for-code-flow', async () => {
+      const agent = new UserAgent();
+      const sent = await request({}, { nonce: false });
+      const tokens = await redeem(await logIn(agent, sent), sent);
+      assert.equal(tokens.claims()!.nonce, undefined);
+    });
+
+    test('oidcc-prompt-none-logged-in and oidcc-id-token-hint: silent, the same sub and auth_time', async () => {
+      const { agent, tokens, claims } = await loggedIn();
+      const hinted: Record<string, string>[] = [
+        { prompt: 'none' },
+        { prompt: 'none', id_token_hint: tokens.id_token! },
+      ];
+      for (const params of hinted) {
+        const sent = await request(params);
+        const { callback } = await open(agent, sent);
+        assert.ok(callback, `no page for ${Object.keys(params).join(', ')}`);
+        const again = (await redeem(callback, sent)).claims()!;
+        assert.equal(again.sub, claims.sub);
+        assert.equal(again.auth_time, claims.auth_time);
+      }
+    });
+
+    test('oidcc-prompt-none-not-logged-in: an error back to the client, with state and iss', async () => {
+      const sent = await request({ prompt: 'none' });
+      const { callback } = await open(new UserAgent(), sent);
+      assert.ok(callback);
+      assert.equal(callback.origin + callback.pathname, `${RP}/callback`);
+      assert.equal(callback.searchParams.get('error'), 'login_required');
+      assert.equal(callback.searchParams.get('state'), sent.state);
+      assert.equal(callback.searchParams.get('iss'), running.issuer);
+    });
+
+    test('oidcc-prompt-login: the login page again, and a new auth_time', async () => {
+      const { agent, claims } = await loggedIn();
+      await sleep(1100);
+      const sent = await request({ prompt: 'login' });
+      const again = (await redeem(await logIn(agent, sent), sent)).claims()!;
+      assert.equal(again.sub, claims.sub);
+      assert.ok(
+        again.auth_time! > claims.auth_time!,
+        `auth_time ${again.auth_time} after ${claims.auth_time}`,
+      );
+    });
+
+    test('oidcc-max-age-1 asks again after a second; oidcc-max-age-10000 does not', async () => {
+      const { agent, claims } = await loggedIn();
+      const long = await request({ max_age: '10000' });
+      const { callback } = await open(agent, long);
+      assert.ok(callback, 'a login within max_age needs no page');
+      const kept = (await redeem(callback, long, { maxAge: 10000 })).claims()!;
+      assert.equal(kept.auth_time, claims.auth_time, 'auth_time is in the ID token when max_age was asked');
+
+      await sleep(2100);
+      const short = await request({ max_age: '1' });
+      const fresh = (await redeem(await logIn(agent, short), short, { maxAge: 1 })).claims()!;
+      assert.ok(fresh.auth_time! > claims.auth_time!);
+    });
+
+    test('oidcc-login-hint: the identifier field holds the hint', async () => {
+      const { page } = await open(new UserAgent(), await request({ login_hint: EMAIL }));
+      assert.ok(page);
+      assert.equal(formField(page.body, 'identifier'), EMAIL);
+    });
+
+    test('oidcc-ui-locales: the page in the asked language; claims_locales, display, acr_values and unknown parameters do not stop a login', async () => {
+      const { page } = await open(
+        new UserAgent({ 'accept-language': 'en' }),
+        await request({ ui_locales: 'sv' }),
+      );
+      assert.ok(page);
+      assert.match(page.body, /<html lang="sv"/);
+      const others: Record<string, string>[] = [
+        { claims_locales: 'nb sv' },
+        { display: 'page' },
+        { display: 'popup' },
+        { acr_values: '1 2' },
+        { unknown_parameter: 'ignored', extra: 'x' },
+      ];
+      for (const params of others) {
+        const agent = new UserAgent();
+        const sent = await request(params);
+        const tokens = await redeem(await logIn(agent, sent), sent);
+        assert.ok(tokens.claims()!.sub, Object.keys(params).join(', '));
+      }
+    });
+
+    test('oidcc-scope-profile, -email, -phone, -address, -all: UserInfo answers the claims of the scopes asked', async () => {
+      const profile = ['name'];
+      const email = ['email', 'email_verified'];
+      const phone = ['phone_number', 'phone_number_verified'];
+      const cases: Array<[string, string[]]> = [
+        ['openid profile', profile],
+        ['openid email', email],
+        ['openid phone', phone],
+        // No address is kept, and the scope is not offered: it is ignored, not an error.
+        ['openid address', []],
+        ['openid profile email phone address', [...profile, ...email, ...phone]],
+      ];
+      for (const [scope, expected] of cases) {
+        const { tokens, claims } = await loggedIn({ scope });
+        const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+        const got = Object.keys(userinfo)
+          .filter((k) => [...profile, ...email, ...phone].includes(k))
+          .sort();
+        assert.deepEqual(got, [...expected].sort(), scope);
+      }
+    });
+
+    test('oidcc-claims-essential: a claim asked for by the claims parameter is in UserInfo', async () => {
+      const { tokens, claims } = await loggedIn({
+        claims: JSON.stringify({ userinfo: { name: { essential: true } } }),
+      });
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+      assert.equal(userinfo.name, 'Kari Nordmann');
+      assert.equal(userinfo.email, undefined, 'only what was asked');
+    });
+
+    test('oidcc-userinfo-post-header and -post-body', async () => {
+      const { tokens, claims } = await loggedIn({ scope: 'openid email' });
+      const userinfo = `${running.issuer}/me`;
+      const byHeader = await fetch(userinfo, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      });
+      assert.equal(byHeader.status, 200);
+      assert.deepEqual(
+        { sub: claims.sub, email: EMAIL },
+        (({ sub, email }) => ({ sub, email }))(await byHeader.json()),
+      );
+      const byBody = await fetch(userinfo, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ access_token: tokens.access_token }),
+      });
+      assert.equal(byBody.status, 200);
+      assert.equal(((await byBody.json()) as { sub: string }).sub, claims.sub);
+    });
+
+    test('request and request_uri are refused as unsupported, back at the client', async () => {
+      const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(
+        JSON.stringify({ client_id: 'web', scope: 'openid', redirect_uri: `${RP}/callback` }),
+      ).toString('base64url')}.`;
+      for (const [params, error] of [
+        [{ request: unsigned }, 'request_not_supported'],
+        [{ request_uri: 'https://rp.example/request.jwt' }, 'request_uri_not_supported'],
+      ] as const) {
+        const sent = await request(params);
+        const { callback } = await open(new UserAgent(), sent);
+        assert.ok(callback, Object.keys(params)[0]);
+        assert.equal(callback.origin + callback.pathname, `${RP}/callback`);
+        assert.equal(callback.searchParams.get('error'), error);
+        assert.equal(callback.searchParams.get('state'), sent.state);
+      }
+    });
+
+    test('oidcc-server-client-secret-post: a confidential client may send its secret in the body instead of the header', async () => {
+      // oidc-provider takes a client's secret either way, whichever of the two it is registered for.
+      const post = await oidc.discovery(
+        new URL(running.issuer),
+        'web',
+        SECRET,
+        oidc.ClientSecretPost(SECRET),
+        {
+          execute: [oidc.allowInsecureRequests],
+        },
+      );
+      assert.ok(post.serverMetadata().token_endpoint_auth_methods_supported?.includes('client_secret_post'));
+      const sent = await request();
+      const tokens = await oidc.authorizationCodeGrant(post, await logIn(new UserAgent(), sent), {
+        pkceCodeVerifier: sent.verifier,
+        expectedState: sent.state,
+        expectedNonce: sent.nonce!,
+      });
+      assert.equal(tokens.claims()!.aud, 'web');
+      const wrong = await oidc.discovery(
+        new URL(running.issuer),
+        'web',
+        'not-the-secret',
+        oidc.ClientSecretPost('not-the-secret-0123456789-0123456789'),
+        { execute: [oidc.allowInsecureRequests] },
+      );
+      const again = await request();
+      await assert.rejects(
+        oidc.authorizationCodeGrant(wrong, await logIn(new UserAgent(), again), {
+          pkceCodeVerifier: again.verifier,
+          expectedState: again.state,
+          expectedNonce: again.nonce!,
+        }),
+        (error: oidc.ResponseBodyError) => error.error === 'invalid_client',
+        'a wrong secret in the body is refused',
+      );
+    });
+
+    test('oidcc-idtoken-unsigned: discovery offers no unsigned ID tokens', () => {
+      const metadata = config.serverMetadata();
+      assert.ok(metadata.id_token_signing_alg_values_supported?.includes('RS256'));
+      assert.ok(!metadata.id_token_signing_alg_values_supported?.includes('none'));
+      assert.equal(metadata.request_parameter_supported ?? false, false);
+      assert.equal(metadata.request_uri_parameter_supported, false);
+    });
+  });
+}
