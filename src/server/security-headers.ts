@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 
 // No form-action: Chromium applies it to the redirect chain after a login POST, which ends
 // at the client's redirect URI on another origin. oidc-provider adds the hash of its one inline
-// script (the form_post auto-submit) to script-src itself.
+// script (the form_post auto-submit) to script-src itself (test/browser.form-post.test.ts).
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
