@@ -12,7 +12,7 @@
 // oidcc-scope-profile, oidcc-scope-email, oidcc-scope-address, oidcc-scope-phone, oidcc-scope-all,
 // oidcc-claims-essential, oidcc-userinfo-post-header, oidcc-userinfo-post-body,
 // oidcc-server-client-secret-post, oidcc-idtoken-unsigned, request / request_uri (rejected as
-// unsupported).
+// unsupported); RFC 9126 (pushed authorization requests) and RFC 9449 (DPoP), which discovery offers.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -310,6 +310,47 @@ for (const kind of databaseKinds) {
         (error: oidc.ResponseBodyError) => error.error === 'invalid_client',
         'a wrong secret in the body is refused',
       );
+    });
+
+    test('pushed authorization requests (RFC 9126): the parameters go to the server first, the browser carries a reference', async () => {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const url = await oidc.buildAuthorizationUrlWithPAR(config, {
+        redirect_uri: `${RP}/callback`,
+        scope: 'openid email',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+      });
+      assert.match(url.searchParams.get('request_uri') ?? '', /^urn:ietf:params:oauth:request_uri:/);
+      assert.equal(url.searchParams.get('state'), null, 'the browser sees no parameter but the reference');
+      const sent = { url, verifier, state, nonce: undefined };
+      const tokens = await redeem(await logIn(new UserAgent(), sent), sent);
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub);
+      assert.equal(userinfo.email, EMAIL);
+      // A reference is good once.
+      const reused = await open(new UserAgent(), sent);
+      assert.equal(reused.callback?.searchParams.get('error') ?? 'a page', 'invalid_request_uri');
+    });
+
+    test('DPoP (RFC 9449): tokens bound to the client key; the access token is useless without a proof', async () => {
+      const dpop = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair());
+      const sent = await request({ scope: 'openid email' });
+      const tokens = await oidc.authorizationCodeGrant(
+        config,
+        await logIn(new UserAgent(), sent),
+        { pkceCodeVerifier: sent.verifier, expectedState: sent.state, expectedNonce: sent.nonce! },
+        undefined,
+        { DPoP: dpop },
+      );
+      assert.equal(tokens.token_type.toLowerCase(), 'dpop');
+      const sub = tokens.claims()!.sub;
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, sub, { DPoP: dpop });
+      assert.equal(userinfo.email, EMAIL);
+      const asBearer = await fetch(`${running.issuer}/me`, {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      });
+      assert.equal(asBearer.status, 401, 'a DPoP-bound token sent as a bearer token is refused');
     });
 
     test('oidcc-idtoken-unsigned: discovery offers no unsigned ID tokens', () => {
