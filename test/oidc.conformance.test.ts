@@ -285,7 +285,12 @@ for (const kind of databaseKinds) {
           execute: [oidc.allowInsecureRequests],
         },
       );
-      assert.ok(post.serverMetadata().token_endpoint_auth_methods_supported?.includes('client_secret_post'));
+      // Only the methods a client can be configured for (a secret, or none for a public client).
+      assert.deepEqual(post.serverMetadata().token_endpoint_auth_methods_supported?.slice().sort(), [
+        'client_secret_basic',
+        'client_secret_post',
+        'none',
+      ]);
       const sent = await request();
       const tokens = await oidc.authorizationCodeGrant(post, await logIn(new UserAgent(), sent), {
         pkceCodeVerifier: sent.verifier,

@@ -111,6 +111,9 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
       phone: ['phone_number', 'phone_number_verified'],
     },
     responseTypes: ['code'],
+    // What a client configured for vakt can use: a secret (in the header or the body) or none
+    // (public, PKCE). Discovery lists no method that no client could be registered for.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     pkce: {
       // RFC 9700: PKCE is required for public clients; oidc-provider only accepts S256.
       required: (_ctx, client) => client.clientAuthMethod === 'none',
