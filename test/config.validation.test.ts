@@ -1,7 +1,7 @@
 // Configuration validation (src/config): bad configuration stops start-up with one message that
 // names the failing field, so it is fixed by the operator and never reaches a person at a login
 // page. Pins: a minimal config gets its documented defaults; a duplicate tenant slug, a duplicate
-// client id, secret together with secretEnv, a bad slug and a redirect URI with a fragment (an
+// client id, secret together with secretEnv, an ID token algorithm vakt does not sign with, a bad slug and a redirect URI with a fragment (an
 // open door for token leakage, RFC 6749 3.1.2) are each refused with the field path named; and
 // production refuses a missing/short VAKT_SECRET and a non-https VAKT_PUBLIC_URL, naming the
 // variable and never echoing the secret.
@@ -123,6 +123,14 @@ describe('deployment configuration', () => {
     refused(config({}, { clients }), 'tenants[acme].clients[web].id', /client id "web" appears twice/);
     const twoTenants = { tenants: [config().tenants[0], { ...config().tenants[0], slug: 'other' }] };
     assert.equal(parseDeploymentConfig(twoTenants).tenants.length, 2);
+  });
+
+  test('an ID token algorithm vakt does not sign with is refused', () => {
+    refused(config({ idTokenSigningAlg: 'HS256' }), 'tenants[acme].clients[web].idTokenSigningAlg');
+    assert.equal(
+      parseDeploymentConfig(config({ idTokenSigningAlg: 'ES256' })).tenants[0]!.clients[0]!.idTokenSigningAlg,
+      'ES256',
+    );
   });
 
   test('secret and secretEnv together are refused', () => {

@@ -16,6 +16,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formField, UserAgent } from './helpers/http-client.js';
@@ -32,7 +33,10 @@ for (const kind of databaseKinds) {
     const password = randomPassword();
 
     before(async () => {
-      running = await startVakt(kind, { config: { tenants: [testTenant()] } });
+      const tenant = testTenant();
+      // The same client, but with ES256 ID tokens.
+      tenant.clients.push({ ...tenant.clients[0]!, id: 'ec', secret: SECRET, idTokenSigningAlg: 'ES256' });
+      running = await startVakt(kind, { config: { tenants: [tenant] } });
       const created = await running.vakt.accounts.createAccount({
         tenant: 'acme',
         defaultCountry: 'NO',
@@ -356,6 +360,34 @@ for (const kind of databaseKinds) {
         headers: { authorization: `Bearer ${tokens.access_token}` },
       });
       assert.equal(asBearer.status, 401, 'a DPoP-bound token sent as a bearer token is refused');
+    });
+
+    test('oidcc-idtoken-signature: a client configured for ES256 gets ES256 ID tokens, verified against the JWKS', async () => {
+      const ec = await oidc.discovery(
+        new URL(running.issuer),
+        'ec',
+        { client_secret: SECRET, id_token_signed_response_alg: 'ES256' },
+        oidc.ClientSecretBasic(SECRET),
+        { execute: [oidc.allowInsecureRequests] },
+      );
+      const verifier = oidc.randomPKCECodeVerifier();
+      const url = oidc.buildAuthorizationUrl(ec, {
+        redirect_uri: `${RP}/callback`,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state: 'ec',
+      });
+      const callback = await logIn(new UserAgent(), { url, verifier, state: 'ec', nonce: undefined });
+      const tokens = await oidc.authorizationCodeGrant(ec, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: 'ec',
+      });
+      const header = decodeProtectedHeader(tokens.id_token!);
+      assert.equal(header.alg, 'ES256');
+      const jwks = createRemoteJWKSet(new URL(`${running.issuer}/jwks`));
+      const { payload } = await jwtVerify(tokens.id_token!, jwks, { issuer: running.issuer, audience: 'ec' });
+      assert.equal(payload.sub, tokens.claims()!.sub);
     });
 
     test('oidcc-idtoken-unsigned: discovery offers no unsigned ID tokens', () => {

@@ -64,6 +64,10 @@ export const clientSchema = z
       .describe('Where RP-initiated logout may return to.'),
     firstParty: z.boolean().default(false).describe('A first-party client is not shown a consent screen.'),
     backchannelLogoutUri: absoluteUrl.optional().describe('Receives a logout token when the session ends.'),
+    idTokenSigningAlg: z
+      .enum(['RS256', 'ES256'])
+      .optional()
+      .describe("The algorithm of this client's ID tokens: `RS256` (the default) or `ES256`."),
     tokenLifetimes: tokenLifetimesSchema
       .default(tokenLifetimesSchema.parse({}))
       .describe('Token lifetimes for this client.'),

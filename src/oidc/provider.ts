@@ -59,6 +59,7 @@ function toClientMetadata(client: RegisteredClient): ClientMetadata {
     // Every ID token says when the person last authenticated, asked for or not: a relying party
     // needs it to ask for a fresh login before a sensitive step (max_age, prompt=login).
     require_auth_time: true,
+    ...(client.idTokenSigningAlg ? { id_token_signed_response_alg: client.idTokenSigningAlg } : {}),
     ...(client.backchannelLogoutUri
       ? { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }
       : {}),
