@@ -12,7 +12,14 @@ import * as oidc from 'openid-client';
 import type { Browser, Request as BrowserRequest } from 'playwright-core';
 import { browserSkip, launchChromium } from './helpers/browser.js';
 import { databaseKinds } from './helpers/databases.js';
-import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+import {
+  createEmailAccounts,
+  RP,
+  type RunningVakt,
+  randomPassword,
+  startVakt,
+  testTenant,
+} from './helpers/vakt.js';
 
 const SECRET = 'web-secret-0123456789-0123456789-0123';
 const EMAIL = 'kari@example.com';
@@ -29,14 +36,7 @@ for (const kind of databaseKinds) {
     before(async () => {
       browser = await launchChromium();
       running = await startVakt(kind, { config: { tenants: [testTenant({ identifierKinds: ['email'] })] } });
-      const created = await running.vakt.accounts.createAccount({
-        tenant: 'acme',
-        defaultCountry: 'NO',
-        emails: [EMAIL],
-        password,
-        verified: true,
-      });
-      assert.ok(created.ok);
+      await createEmailAccounts(running, [[EMAIL, { password }]]);
     });
 
     after(async () => {

@@ -16,7 +16,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  generateKeyPair,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import * as oidc from 'openid-client';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formField, UserAgent } from './helpers/http-client.js';
@@ -231,13 +238,15 @@ for (const kind of databaseKinds) {
       }
     });
 
-    test('oidcc-claims-essential: a claim asked for by the claims parameter is in UserInfo', async () => {
+    test('oidcc-claims-essential: a claim asked for by the claims parameter is in UserInfo, or in the ID token', async () => {
       const { tokens, claims } = await loggedIn({
-        claims: JSON.stringify({ userinfo: { name: { essential: true } } }),
+        claims: JSON.stringify({ userinfo: { name: { essential: true } }, id_token: { email: null } }),
       });
       const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
       assert.equal(userinfo.name, 'Kari Nordmann');
       assert.equal(userinfo.email, undefined, 'only what was asked');
+      assert.equal(claims.email, EMAIL, 'the ID token carries what was asked of it');
+      assert.equal(claims.name, undefined);
     });
 
     test('oidcc-userinfo-post-header and -post-body', async () => {
@@ -259,6 +268,18 @@ for (const kind of databaseKinds) {
       });
       assert.equal(byBody.status, 200);
       assert.equal(((await byBody.json()) as { sub: string }).sub, claims.sub);
+    });
+
+    test('RFC 9700: PKCE with the plain method is refused, back at the client', async () => {
+      const sent = await request({
+        code_challenge_method: 'plain',
+        code_challenge: oidc.randomPKCECodeVerifier(),
+      });
+      const { callback } = await open(new UserAgent(), sent);
+      assert.ok(callback);
+      assert.equal(callback.origin + callback.pathname, `${RP}/callback`);
+      assert.equal(callback.searchParams.get('error'), 'invalid_request');
+      assert.deepEqual(config.serverMetadata().code_challenge_methods_supported, ['S256']);
     });
 
     test('request and request_uri are refused as unsupported, back at the client', async () => {
@@ -388,6 +409,61 @@ for (const kind of databaseKinds) {
       const jwks = createRemoteJWKSet(new URL(`${running.issuer}/jwks`));
       const { payload } = await jwtVerify(tokens.id_token!, jwks, { issuer: running.issuer, audience: 'ec' });
       assert.equal(payload.sub, tokens.claims()!.sub);
+    });
+
+    test('RP-initiated logout: a bad, altered or foreign id_token_hint, or a URI not registered, never redirects', async () => {
+      const { agent, tokens } = await loggedIn();
+      const [header, payload, signature] = tokens.id_token!.split('.') as [string, string, string];
+      const altered = `${header}.${Buffer.from(
+        JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), sub: 'someone-else' }),
+      ).toString('base64url')}.${signature}`;
+      const { privateKey } = await generateKeyPair('RS256');
+      const foreign = await new SignJWT(tokens.claims()! as unknown as JWTPayload)
+        .setProtectedHeader({ alg: 'RS256', kid: decodeProtectedHeader(tokens.id_token!).kid! })
+        .sign(privateKey);
+      const cases: Array<[string, Record<string, string>]> = [
+        ['an altered one', { id_token_hint: altered, post_logout_redirect_uri: `${RP}/logged-out` }],
+        ['a foreign-signed one', { id_token_hint: foreign, post_logout_redirect_uri: `${RP}/logged-out` }],
+        ['not an ID token', { id_token_hint: 'garbage', post_logout_redirect_uri: `${RP}/logged-out` }],
+        [
+          'a URI not registered',
+          { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${RP}/logged-out/elsewhere` },
+        ],
+      ];
+      for (const [what, params] of cases) {
+        const url = new URL(`${running.issuer}/session/end`);
+        url.search = new URLSearchParams({ ...params, state: 'bye' }).toString();
+        // As a browser asks: without text/html, oidc-provider answers errors in JSON.
+        const answer = await agent.request(url.href, { headers: { accept: 'text/html,*/*;q=0.8' } });
+        assert.equal(answer.status, 400, `${what}: ${answer.status} ${answer.headers.get('location') ?? ''}`);
+        assert.equal(answer.headers.get('location'), null, `${what} never redirects`);
+        assert.ok(alertText(answer), `${what}: an error page with a message`);
+      }
+      // None of them ended the session.
+      const still = await open(agent, await request({ prompt: 'none' }));
+      assert.ok(still.callback?.searchParams.get('code'), 'still logged in');
+
+      // Without a hint, the client is not known, so its URI is not used: the person is asked, is
+      // logged out, and stays at vakt.
+      const url = new URL(`${running.issuer}/session/end`);
+      url.search = new URLSearchParams({
+        post_logout_redirect_uri: `${RP}/logged-out`,
+        state: 'bye',
+      }).toString();
+      const confirm = await agent.request(url.href);
+      assert.equal(confirm.status, 200);
+      const action =
+        /<form[^>]*id="op.logoutForm"[^>]*action="([^"]+)"|<form[^>]*action="([^"]+)"[^>]*id="op.logoutForm"/.exec(
+          confirm.body,
+        );
+      assert.ok(action, 'the confirmation form');
+      const done = await agent.follow(new URL((action[1] ?? action[2])!, running.url).href, running.url, {
+        form: { xsrf: formField(confirm.body, 'xsrf'), logout: 'yes' },
+      });
+      assert.equal(done.status, 200, `logged out at vakt, not sent on (${done.headers.get('location')})`);
+      assert.equal(new URL(done.url).origin, running.url);
+      const after = await open(agent, await request({ prompt: 'none' }));
+      assert.equal(after.callback?.searchParams.get('error'), 'login_required', 'and logged out');
     });
 
     test('oidcc-idtoken-unsigned: discovery offers no unsigned ID tokens', () => {
