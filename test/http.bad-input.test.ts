@@ -4,8 +4,10 @@
 // credential POSTs, ASVS 6.3.8 (unknown user and wrong password look the same), CSP frame-ancestors.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ENDPOINT_METHODS } from '../src/oidc/provider.js';
+import { sv } from '../src/ui/messages/sv.js';
 import { databaseKinds } from './helpers/databases.js';
-import { formAction, formField, UserAgent } from './helpers/http-client.js';
+import { alertText, formAction, formField, UserAgent } from './helpers/http-client.js';
 import { RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
 
 function assertCleanError(response: { status: number; body: string; headers: Headers }, status: number) {
@@ -69,6 +71,33 @@ for (const kind of databaseKinds) {
       assertCleanError(en, 404);
       assert.match(en.body, /This login service does not exist/);
       assertCleanError(await agent.request(`${running.url}/no/such/page`), 404);
+    });
+
+    test('under a tenant, an unknown path is a localised 404 page and an endpoint asked with another method a 405 with Allow', async () => {
+      const agent = new UserAgent({ 'accept-language': 'sv' });
+      const unknown = await agent.request(`${running.issuer}/no/such/endpoint`);
+      assertCleanError(unknown, 404);
+      assert.equal(alertText(unknown), sv['request.not_found']);
+      const examples: Record<string, string> = {
+        '/auth/': '/auth/some-uid',
+        '/.well-known/': '/.well-known/openid-configuration',
+      };
+      for (const [path, methods] of ENDPOINT_METHODS) {
+        const source = path.source.replace(/\\/g, '').replace(/^\^|\$$/g, '');
+        const url = `${running.issuer}${examples[source.replace(/\[\^\/\]\+$/, '')] ?? source}`;
+        // Each method the list names is one oidc-provider serves there: whatever it answers, not
+        // the fallback's 405 (the list would be wrong).
+        for (const method of methods) {
+          const served = await agent.request(url, { method, ...(method === 'POST' ? { form: {} } : {}) });
+          assert.notEqual(served.status, 405, `${method} ${source} is served`);
+        }
+        for (const method of ['GET', 'POST', 'PUT', 'DELETE'].filter((m) => !methods.includes(m))) {
+          const refused = await agent.request(url, { method, ...(method === 'POST' ? { form: {} } : {}) });
+          assertCleanError(refused, 405);
+          assert.equal(refused.headers.get('allow'), methods.join(', '), `${method} ${source}`);
+          assert.equal(alertText(refused), sv['request.method_not_allowed']);
+        }
+      }
     });
 
     test('an unknown client is an error page, not a redirect', async () => {

@@ -3,7 +3,8 @@
 // against a real vakt: authentication request parameters (prompt, max_age, id_token_hint,
 // login_hint, locales, display, acr_values, unknown ones, no nonce), the claims asked for by
 // scope and by the claims parameter, UserInfo by POST, request objects refused as unsupported,
-// the client's secret in the request body, and the ID token's algorithms.
+// the client's secret in the request body, the ID token's algorithms, logout with a bad hint,
+// the token endpoint's refusals, and the session cookie a login sets.
 // Cites: oidcc-ensure-request-without-nonce-succeeds-for-code-flow, oidcc-prompt-login,
 // oidcc-prompt-none-logged-in, oidcc-prompt-none-not-logged-in, oidcc-max-age-1,
 // oidcc-max-age-10000, oidcc-id-token-hint, oidcc-login-hint, oidcc-ui-locales,
@@ -12,7 +13,10 @@
 // oidcc-scope-profile, oidcc-scope-email, oidcc-scope-address, oidcc-scope-phone, oidcc-scope-all,
 // oidcc-claims-essential, oidcc-userinfo-post-header, oidcc-userinfo-post-body,
 // oidcc-server-client-secret-post, oidcc-idtoken-unsigned, request / request_uri (rejected as
-// unsupported); RFC 9126 (pushed authorization requests) and RFC 9449 (DPoP), which discovery offers.
+// unsupported), oidcc-ensure-post-request-succeeds (not met: POST gets 405), oidcc-refresh-token (no-store, another
+// client's token refused), RFC 9700 (no password grant, PKCE S256 only), ASVS 7.2.3 and 7.2.4
+// (session ids); RFC 9126 (pushed authorization requests) and RFC 9449 (DPoP), which discovery
+// offers.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -464,6 +468,76 @@ for (const kind of databaseKinds) {
       assert.equal(new URL(done.url).origin, running.url);
       const after = await open(agent, await request({ prompt: 'none' }));
       assert.equal(after.callback?.searchParams.get('error'), 'login_required', 'and logged out');
+    });
+
+    test('the authentication request as a form POST: refused with 405, Allow: GET (oidcc-ensure-post-request-succeeds not met, by choice)', async () => {
+      // oidc-provider 9 serves POST here only with SameSite=None session cookies, which other
+      // sites' requests would carry; vakt keeps them SameSite=Lax (docs/openid-connect.md).
+      const sent = await request();
+      const answer = await new UserAgent({ accept: 'text/html' }).request(
+        `${sent.url.origin}${sent.url.pathname}`,
+        {
+          form: Object.fromEntries(sent.url.searchParams),
+        },
+      );
+      assert.equal(answer.status, 405);
+      assert.equal(answer.headers.get('allow'), 'GET');
+      assert.ok(alertText(answer), 'an error page with a message');
+    });
+
+    test('ASVS 7.2.3, 7.2.4: a login sets a new session cookie, of at least 128 bits', async () => {
+      const agent = new UserAgent();
+      const sessionCookie = () =>
+        agent
+          .cookiesFor(`${running.issuer}/auth`)
+          .split('; ')
+          .find((c) => c.startsWith('vakt_acme_session='));
+      // A session from an earlier login in this browser, then a login as someone (here: the same
+      // person) again: each login gets its own session id.
+      const first = await request();
+      await redeem(await logIn(agent, first), first);
+      const before = sessionCookie();
+      assert.ok(before);
+      const again = await request({ prompt: 'login' });
+      await redeem(await logIn(agent, again), again);
+      const after = sessionCookie();
+      assert.ok(after, 'a session cookie after the login');
+      assert.notEqual(after, before, 'not the one from before the login');
+      const id = after.slice('vakt_acme_session='.length);
+      assert.ok(Buffer.from(id, 'base64url').length >= 16, `session id ${id.length} characters`);
+    });
+
+    test('oidcc-refresh-token: the answer is not cached; another client cannot use the token; no password grant', async () => {
+      const { tokens } = await loggedIn({ scope: 'openid offline_access', prompt: 'consent' });
+      assert.ok(tokens.refresh_token);
+      const token = (auth: string, form: Record<string, string>) =>
+        fetch(`${running.issuer}/token`, {
+          method: 'POST',
+          headers: {
+            authorization: `Basic ${Buffer.from(auth).toString('base64')}`,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams(form),
+        });
+      const partner = await token('partner:partner-secret-0123456789-0123456789', {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token!,
+      });
+      assert.equal(partner.status, 400);
+      assert.equal(((await partner.json()) as { error: string }).error, 'invalid_grant');
+      const own = await token(`web:${SECRET}`, {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token!,
+      });
+      assert.equal(own.status, 200, 'the refusal above did not spend the token');
+      assert.equal(own.headers.get('cache-control'), 'no-store');
+      const passwordGrant = await token(`web:${SECRET}`, {
+        grant_type: 'password',
+        username: EMAIL,
+        password,
+      });
+      assert.equal(passwordGrant.status, 400);
+      assert.equal(((await passwordGrant.json()) as { error: string }).error, 'unsupported_grant_type');
     });
 
     test('oidcc-idtoken-unsigned: discovery offers no unsigned ID tokens', () => {

@@ -27,7 +27,34 @@ export interface ProviderPages {
   ): string;
   renderLogout(tenant: TenantSettings, request: RawRequestInfo, form: string): string;
   renderLoggedOut(tenant: TenantSettings, request: RawRequestInfo): string;
+  /** A path the provider does not serve, or one of its endpoints asked with a method it does not take. */
+  renderRequestError(
+    tenant: TenantSettings,
+    request: RawRequestInfo,
+    error: 'request.not_found' | 'request.method_not_allowed',
+  ): string;
 }
+
+/**
+ * The methods each of the provider's endpoints takes: oidc-provider's default routes, for the
+ * features enabled below, with HTTP POST at the authorization and logout endpoints off (its
+ * default; see docs/openid-connect.md). test/http.bad-input.test.ts holds the list to what
+ * oidc-provider serves.
+ */
+export const ENDPOINT_METHODS: ReadonlyArray<readonly [path: RegExp, methods: readonly string[]]> = [
+  [/^\/\.well-known\/openid-configuration$/, ['GET']],
+  [/^\/auth$/, ['GET']],
+  [/^\/auth\/[^/]+$/, ['GET']],
+  [/^\/token$/, ['POST']],
+  [/^\/me$/, ['GET', 'POST']],
+  [/^\/jwks$/, ['GET']],
+  [/^\/request$/, ['POST']],
+  [/^\/token\/introspection$/, ['POST']],
+  [/^\/token\/revocation$/, ['POST']],
+  [/^\/session\/end$/, ['GET']],
+  [/^\/session\/end\/confirm$/, ['POST']],
+  [/^\/session\/end\/success$/, ['GET']],
+];
 
 export interface TenantProviderDeps {
   issuer: string;
@@ -66,7 +93,9 @@ function toClientMetadata(client: RegisteredClient): ClientMetadata {
   };
 }
 
-function requestInfo(ctx: KoaContextWithOIDC): RawRequestInfo {
+function requestInfo(
+  ctx: Pick<KoaContextWithOIDC, 'querystring' | 'req'> & Partial<KoaContextWithOIDC>,
+): RawRequestInfo {
   const query = new URLSearchParams(ctx.querystring);
   const uiLocales = (ctx.oidc?.params?.ui_locales as string | undefined) ?? undefined;
   if (uiLocales && !query.has('ui_locales')) query.set('ui_locales', uiLocales);
@@ -227,6 +256,21 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
   const provider = new Provider(deps.issuer, configuration);
   // The public URL is authoritative; the server sets the forwarded headers from it.
   provider.proxy = true;
+  // What no route of oidc-provider answered gets vakt's error page, not Koa's bare "Not Found":
+  // 405 with Allow for an endpoint asked with another method (RFC 9110 15.5.6), else 404.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status !== 404 || ctx.body != null) return;
+    const methods = ENDPOINT_METHODS.find(([path]) => path.test(ctx.path))?.[1];
+    if (methods) ctx.set('allow', methods.join(', '));
+    ctx.status = methods ? 405 : 404;
+    ctx.type = 'html';
+    ctx.body = deps.pages.renderRequestError(
+      tenant,
+      requestInfo(ctx),
+      methods ? 'request.method_not_allowed' : 'request.not_found',
+    );
+  });
   provider.on('backchannel.error', (_ctx, error, client) =>
     deps.log.warn({ tenant: tenant.slug, client: client.clientId, err: error }, 'back-channel logout failed'),
   );

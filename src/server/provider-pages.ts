@@ -25,4 +25,11 @@ export const providerPages: ProviderPages = {
   renderLoggedOut(tenant, request) {
     return renderLoggedOutPage({ page: buildPageContext(toPageRequest(request), tenant) });
   },
+  renderRequestError(tenant, request, error) {
+    return renderErrorPage({
+      page: buildPageContext(toPageRequest(request), tenant),
+      error,
+      support: tenant.support,
+    });
+  },
 };
