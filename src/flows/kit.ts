@@ -187,8 +187,12 @@ export function waitText(page: PageContext, seconds: number): string {
  */
 export function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
+  // Gone already (while an earlier step of the request awaited): its close has been and gone.
+  if (reply.raw.destroyed && !reply.raw.writableFinished) controller.abort();
+  else {
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
+  }
   return controller.signal;
 }
