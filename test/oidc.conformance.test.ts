@@ -508,6 +508,9 @@ for (const kind of databaseKinds) {
     });
 
     test('oidcc-refresh-token: the answer is not cached; another client cannot use the token; no password grant', async () => {
+      // OpenID Connect Core 11: offline_access counts only with prompt=consent.
+      const without = await loggedIn({ scope: 'openid offline_access' });
+      assert.equal(without.tokens.refresh_token, undefined, 'no refresh token without prompt=consent');
       const { tokens } = await loggedIn({ scope: 'openid offline_access', prompt: 'consent' });
       assert.ok(tokens.refresh_token);
       const token = (auth: string, form: Record<string, string>) =>
