@@ -18,9 +18,8 @@ import { assertCouldNotUpdate, whilePasswordUpdatesRefused } from './helpers/fau
 import { alertText, formField, UserAgent } from './helpers/http-client.js';
 import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
+import { discoverClient } from './helpers/oidc.js';
 import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
-
-const SECRET = 'web-secret-0123456789-0123456789-0123';
 
 for (const kind of databaseKinds) {
   describe(`changing the password on ${kind.name}`, { skip: kind.skip, timeout: 60_000 }, () => {
@@ -38,9 +37,7 @@ for (const kind of databaseKinds) {
         env: { VAKT_SMTP_URL: mailbox.url, VAKT_MAIL_FROM: 'Acme ID <id@acme.example>' },
         config: { tenants: [tenant] },
       });
-      config = await oidc.discovery(new URL(running.issuer), 'web', SECRET, oidc.ClientSecretBasic(SECRET), {
-        execute: [oidc.allowInsecureRequests],
-      });
+      config = await discoverClient(running.issuer);
     });
 
     after(async () => {

@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as oidc from 'openid-client';
 import type { Browser, Request as BrowserRequest } from 'playwright-core';
 import { browserSkip, launchChromium } from './helpers/browser.js';
 import { databaseKinds } from './helpers/databases.js';
+import { authorizationRequest, discoverClient, redeemCode } from './helpers/oidc.js';
 import {
   createEmailAccounts,
   RP,
@@ -21,7 +21,6 @@ import {
   testTenant,
 } from './helpers/vakt.js';
 
-const SECRET = 'web-secret-0123456789-0123456789-0123';
 const EMAIL = 'kari@example.com';
 
 for (const kind of databaseKinds) {
@@ -45,28 +44,9 @@ for (const kind of databaseKinds) {
     });
 
     test('the browser posts the code, state and iss to the client, which redeems the code', async () => {
-      const config = await oidc.discovery(
-        new URL(running.issuer),
-        'web',
-        SECRET,
-        oidc.ClientSecretBasic(SECRET),
-        {
-          execute: [oidc.allowInsecureRequests],
-        },
-      );
+      const config = await discoverClient(running.issuer);
       assert.ok(config.serverMetadata().response_modes_supported?.includes('form_post'));
-      const verifier = oidc.randomPKCECodeVerifier();
-      const state = oidc.randomState();
-      const nonce = oidc.randomNonce();
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: `${RP}/callback`,
-        scope: 'openid',
-        response_mode: 'form_post',
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state,
-        nonce,
-      });
+      const sent = await authorizationRequest(config, { response_mode: 'form_post' });
 
       const context = await browser.newContext({ locale: 'en-GB' });
       context.setDefaultTimeout(10_000);
@@ -84,7 +64,7 @@ for (const kind of databaseKinds) {
         page.on('console', (message) => {
           if (/Content Security Policy/i.test(message.text())) blocked.push(message.text());
         });
-        await page.goto(url.href);
+        await page.goto(sent.url.href);
         await page.locator('input[name="identifier"]').fill(EMAIL);
         await page.locator('input[name="password"]').fill(password);
         await page.locator('form[action$="/login"] button[type="submit"]').click();
@@ -99,18 +79,18 @@ for (const kind of databaseKinds) {
         assert.equal(posted.url(), `${RP}/callback`);
         assert.deepEqual(blocked, [], 'the browser blocked no script');
         const body = new URLSearchParams(posted.postData() ?? '');
-        assert.equal(body.get('state'), state);
+        assert.equal(body.get('state'), sent.state);
         assert.equal(body.get('iss'), running.issuer);
         assert.ok(body.get('code'));
 
-        const tokens = await oidc.authorizationCodeGrant(
+        const tokens = await redeemCode(
           config,
           new Request(`${RP}/callback`, {
             method: 'POST',
             headers: { 'content-type': 'application/x-www-form-urlencoded' },
             body: posted.postData() ?? '',
           }),
-          { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
+          sent,
         );
         assert.equal(tokens.claims()!.aud, 'web');
       } finally {

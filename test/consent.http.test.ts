@@ -13,6 +13,7 @@ import { sv } from '../src/ui/messages/sv.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { submitForm } from './helpers/journeys.js';
+import { authorizationRequest, discoverClient, redeemCode } from './helpers/oidc.js';
 import {
   createEmailAccounts,
   RP,
@@ -22,7 +23,6 @@ import {
   testTenant,
 } from './helpers/vakt.js';
 
-const PARTNER_SECRET = 'partner-secret-0123456789-0123456789';
 const EMAIL = 'kari@example.com';
 const text = (html: string) =>
   html
@@ -39,38 +39,19 @@ for (const kind of databaseKinds) {
     before(async () => {
       running = await startVakt(kind, { config: { tenants: [testTenant({ identifierKinds: ['email'] })] } });
       await createEmailAccounts(running, [[EMAIL, { password }]]);
-      partner = await oidc.discovery(
-        new URL(running.issuer),
-        'partner',
-        PARTNER_SECRET,
-        oidc.ClientSecretBasic(PARTNER_SECRET),
-        { execute: [oidc.allowInsecureRequests] },
-      );
+      partner = await discoverClient(running.issuer, 'partner');
     });
 
     after(async () => {
       await running?.stop();
     });
 
-    interface Sent {
-      url: URL;
-      verifier: string;
-      state: string;
-    }
-
-    async function request(params: Record<string, string> = {}): Promise<Sent> {
-      const verifier = oidc.randomPKCECodeVerifier();
-      const state = oidc.randomState();
-      const url = oidc.buildAuthorizationUrl(partner, {
-        redirect_uri: `${RP}/partner/callback`,
-        scope: 'openid email',
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state,
-        ...params,
-      });
-      return { url, verifier, state };
-    }
+    const request = (params: Record<string, string> = {}) =>
+      authorizationRequest(
+        partner,
+        { redirect_uri: `${RP}/partner/callback`, scope: 'openid email', ...params },
+        { nonce: false },
+      );
 
     /** Follows redirects at vakt; answers the page shown, or the redirect back to the client. */
     async function follow(agent: UserAgent, url: string): Promise<{ page?: Response; callback?: URL }> {
@@ -136,10 +117,7 @@ for (const kind of databaseKinds) {
       assertConsentPage(again, ['openid', 'email']);
       const allowed = await choose(agent, again!, 'consent');
       assert.ok(allowed.callback?.searchParams.get('code'));
-      const tokens = await oidc.authorizationCodeGrant(partner, allowed.callback!, {
-        pkceCodeVerifier: second.verifier,
-        expectedState: second.state,
-      });
+      const tokens = await redeemCode(partner, allowed.callback!, second);
       const userinfo = await oidc.fetchUserInfo(partner, tokens.access_token, tokens.claims()!.sub);
       assert.equal(userinfo.email, EMAIL);
 

@@ -10,6 +10,7 @@ import * as oidc from 'openid-client';
 import { databaseKinds } from './helpers/databases.js';
 import { UserAgent } from './helpers/http-client.js';
 import { logInThroughPage } from './helpers/login.js';
+import { discoverClient } from './helpers/oidc.js';
 import { RP, type RunningVakt, randomPassword, startVakt, TEST_SECRET } from './helpers/vakt.js';
 
 for (const kind of databaseKinds) {
@@ -30,15 +31,7 @@ for (const kind of databaseKinds) {
     after(() => running?.stop());
 
     async function idTokenKid(): Promise<string> {
-      const config = await oidc.discovery(
-        new URL(running.issuer),
-        'web',
-        'web-secret-0123456789-0123456789-0123',
-        undefined,
-        {
-          execute: [oidc.allowInsecureRequests],
-        },
-      );
+      const config = await discoverClient(running.issuer);
       const verifier = oidc.randomPKCECodeVerifier();
       const url = oidc.buildAuthorizationUrl(config, {
         redirect_uri: `${RP}/callback`,

@@ -11,6 +11,7 @@ import { type BackchannelReceiver, startBackchannelReceiver } from './helpers/ba
 import { databaseKinds } from './helpers/databases.js';
 import { UserAgent } from './helpers/http-client.js';
 import { logInThroughPage } from './helpers/login.js';
+import { discoverClient } from './helpers/oidc.js';
 import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
 
 for (const kind of databaseKinds) {
@@ -42,17 +43,7 @@ for (const kind of databaseKinds) {
       await backchannel?.close();
     });
 
-    async function discover(clientId: string, secret?: string) {
-      return oidc.discovery(
-        new URL(running.issuer),
-        clientId,
-        secret,
-        secret ? oidc.ClientSecretBasic(secret) : oidc.None(),
-        {
-          execute: [oidc.allowInsecureRequests],
-        },
-      );
-    }
+    const discover = (clientId: string) => discoverClient(running.issuer, clientId);
 
     async function logIn(
       config: oidc.Configuration,
@@ -81,7 +72,7 @@ for (const kind of databaseKinds) {
     }
 
     test('confidential client: code + PKCE, claims, UserInfo, refresh rotation, replay revokes the grant', async () => {
-      const config = await discover('web', 'web-secret-0123456789-0123456789-0123');
+      const config = await discover('web');
       const agent = new UserAgent();
       const { callback, verifier, state, nonce } = await logIn(config, agent, `${RP}/callback`);
       // RFC 9207: the issuer is in the authorization response.
@@ -125,7 +116,7 @@ for (const kind of databaseKinds) {
     });
 
     test('oidcc-codereuse: a second redemption of a code fails and revokes the first tokens', async () => {
-      const config = await discover('web', 'web-secret-0123456789-0123456789-0123');
+      const config = await discover('web');
       const agent = new UserAgent();
       const { callback, verifier, state, nonce } = await logIn(config, agent, `${RP}/callback`);
       const tokens = await oidc.authorizationCodeGrant(config, callback, {
@@ -175,7 +166,7 @@ for (const kind of databaseKinds) {
     });
 
     test('RP-initiated logout ends the session, notifies the client back-channel, and prompt=none then fails', async () => {
-      const config = await discover('web', 'web-secret-0123456789-0123456789-0123');
+      const config = await discover('web');
       const agent = new UserAgent();
       const { callback, verifier, state, nonce } = await logIn(config, agent, `${RP}/callback`);
       const tokens = await oidc.authorizationCodeGrant(config, callback, {

@@ -32,9 +32,21 @@ import * as oidc from 'openid-client';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formField, UserAgent } from './helpers/http-client.js';
 import { submitForm } from './helpers/journeys.js';
-import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+import {
+  type AuthorizationRequest,
+  authorizationRequest,
+  discoverClient,
+  redeemCode,
+} from './helpers/oidc.js';
+import {
+  CLIENT_SECRETS,
+  RP,
+  type RunningVakt,
+  randomPassword,
+  startVakt,
+  testTenant,
+} from './helpers/vakt.js';
 
-const SECRET = 'web-secret-0123456789-0123456789-0123';
 const EMAIL = 'kari.nordmann@example.com';
 
 for (const kind of databaseKinds) {
@@ -46,7 +58,12 @@ for (const kind of databaseKinds) {
     before(async () => {
       const tenant = testTenant();
       // The same client, but with ES256 ID tokens.
-      tenant.clients.push({ ...tenant.clients[0]!, id: 'ec', secret: SECRET, idTokenSigningAlg: 'ES256' });
+      tenant.clients.push({
+        ...tenant.clients[0]!,
+        id: 'ec',
+        secret: CLIENT_SECRETS.web!,
+        idTokenSigningAlg: 'ES256',
+      });
       running = await startVakt(kind, { config: { tenants: [tenant] } });
       const created = await running.vakt.accounts.createAccount({
         tenant: 'acme',
@@ -58,41 +75,18 @@ for (const kind of databaseKinds) {
         verified: true,
       });
       assert.ok(created.ok);
-      config = await oidc.discovery(new URL(running.issuer), 'web', SECRET, oidc.ClientSecretBasic(SECRET), {
-        execute: [oidc.allowInsecureRequests],
-      });
+      config = await discoverClient(running.issuer);
     });
 
     after(async () => {
       await running?.stop();
     });
 
-    interface Request {
-      url: URL;
-      verifier: string;
-      state: string;
-      nonce: string | undefined;
-    }
-
-    /** An authentication request of the client `web`, with PKCE, a state and (unless told) a nonce. */
-    async function request(params: Record<string, string> = {}, { nonce = true } = {}): Promise<Request> {
-      const verifier = oidc.randomPKCECodeVerifier();
-      const state = oidc.randomState();
-      const sent = nonce ? oidc.randomNonce() : undefined;
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: `${RP}/callback`,
-        scope: 'openid',
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state,
-        ...(sent ? { nonce: sent } : {}),
-        ...params,
-      });
-      return { url, verifier, state, nonce: sent };
-    }
+    const request = (params: Record<string, string> = {}, options: { nonce?: boolean } = {}) =>
+      authorizationRequest(config, params, options);
 
     /** Where the request ends in `agent`: the login page (200), or the redirect back to the client. */
-    async function open(agent: UserAgent, sent: Request) {
+    async function open(agent: UserAgent, sent: AuthorizationRequest) {
       const answer = await agent.follow(sent.url.href, running.url);
       if (answer.status === 200) return { page: answer };
       assert.equal(answer.status, 303, `expected the login page or a redirect, got ${answer.status}`);
@@ -100,7 +94,7 @@ for (const kind of databaseKinds) {
     }
 
     /** Logs in on the page the request showed; answers the redirect back to the client. */
-    async function logIn(agent: UserAgent, sent: Request): Promise<URL> {
+    async function logIn(agent: UserAgent, sent: AuthorizationRequest): Promise<URL> {
       const { page } = await open(agent, sent);
       assert.ok(page, 'the login page was shown');
       const submitted = await submitForm(agent, page, '/login', { identifier: EMAIL, password });
@@ -113,14 +107,8 @@ for (const kind of databaseKinds) {
       return new URL(back.headers.get('location')!);
     }
 
-    function redeem(callback: URL, sent: Request, extra: { maxAge?: number } = {}) {
-      return oidc.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: sent.verifier,
-        expectedState: sent.state,
-        ...(sent.nonce ? { expectedNonce: sent.nonce } : {}),
-        ...extra,
-      });
-    }
+    const redeem = (callback: URL, sent: AuthorizationRequest, extra: { maxAge?: number } = {}) =>
+      redeemCode(config, callback, sent, extra);
 
     /** A person logged in through `agent`, and the ID token's claims from that login. */
     async function loggedIn(params: Record<string, string> = {}) {
@@ -305,15 +293,7 @@ for (const kind of databaseKinds) {
 
     test('oidcc-server-client-secret-post: a confidential client may send its secret in the body instead of the header', async () => {
       // oidc-provider takes a client's secret either way, whichever of the two it is registered for.
-      const post = await oidc.discovery(
-        new URL(running.issuer),
-        'web',
-        SECRET,
-        oidc.ClientSecretPost(SECRET),
-        {
-          execute: [oidc.allowInsecureRequests],
-        },
-      );
+      const post = await discoverClient(running.issuer, 'web', { auth: 'post' });
       // Only the methods a client can be configured for (a secret, or none for a public client).
       assert.deepEqual(post.serverMetadata().token_endpoint_auth_methods_supported?.slice().sort(), [
         'client_secret_basic',
@@ -321,26 +301,15 @@ for (const kind of databaseKinds) {
         'none',
       ]);
       const sent = await request();
-      const tokens = await oidc.authorizationCodeGrant(post, await logIn(new UserAgent(), sent), {
-        pkceCodeVerifier: sent.verifier,
-        expectedState: sent.state,
-        expectedNonce: sent.nonce!,
-      });
+      const tokens = await redeemCode(post, await logIn(new UserAgent(), sent), sent);
       assert.equal(tokens.claims()!.aud, 'web');
-      const wrong = await oidc.discovery(
-        new URL(running.issuer),
-        'web',
-        'not-the-secret',
-        oidc.ClientSecretPost('not-the-secret-0123456789-0123456789'),
-        { execute: [oidc.allowInsecureRequests] },
-      );
+      const wrong = await discoverClient(running.issuer, 'web', {
+        auth: 'post',
+        secret: 'not-the-secret-0123456789-0123456789',
+      });
       const again = await request();
       await assert.rejects(
-        oidc.authorizationCodeGrant(wrong, await logIn(new UserAgent(), again), {
-          pkceCodeVerifier: again.verifier,
-          expectedState: again.state,
-          expectedNonce: again.nonce!,
-        }),
+        redeemCode(wrong, await logIn(new UserAgent(), again), again),
         (error: oidc.ResponseBodyError) => error.error === 'invalid_client',
         'a wrong secret in the body is refused',
       );
@@ -388,26 +357,12 @@ for (const kind of databaseKinds) {
     });
 
     test('oidcc-idtoken-signature: a client configured for ES256 gets ES256 ID tokens, verified against the JWKS', async () => {
-      const ec = await oidc.discovery(
-        new URL(running.issuer),
-        'ec',
-        { client_secret: SECRET, id_token_signed_response_alg: 'ES256' },
-        oidc.ClientSecretBasic(SECRET),
-        { execute: [oidc.allowInsecureRequests] },
-      );
-      const verifier = oidc.randomPKCECodeVerifier();
-      const url = oidc.buildAuthorizationUrl(ec, {
-        redirect_uri: `${RP}/callback`,
-        scope: 'openid',
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state: 'ec',
+      const ec = await discoverClient(running.issuer, 'ec', {
+        secret: CLIENT_SECRETS.web!,
+        metadata: { id_token_signed_response_alg: 'ES256' },
       });
-      const callback = await logIn(new UserAgent(), { url, verifier, state: 'ec', nonce: undefined });
-      const tokens = await oidc.authorizationCodeGrant(ec, callback, {
-        pkceCodeVerifier: verifier,
-        expectedState: 'ec',
-      });
+      const sent = await authorizationRequest(ec);
+      const tokens = await redeemCode(ec, await logIn(new UserAgent(), sent), sent);
       const header = decodeProtectedHeader(tokens.id_token!);
       assert.equal(header.alg, 'ES256');
       const jwks = createRemoteJWKSet(new URL(`${running.issuer}/jwks`));
@@ -522,19 +477,19 @@ for (const kind of databaseKinds) {
           },
           body: new URLSearchParams(form),
         });
-      const partner = await token('partner:partner-secret-0123456789-0123456789', {
+      const partner = await token(`partner:${CLIENT_SECRETS.partner}`, {
         grant_type: 'refresh_token',
         refresh_token: tokens.refresh_token!,
       });
       assert.equal(partner.status, 400);
       assert.equal(((await partner.json()) as { error: string }).error, 'invalid_grant');
-      const own = await token(`web:${SECRET}`, {
+      const own = await token(`web:${CLIENT_SECRETS.web}`, {
         grant_type: 'refresh_token',
         refresh_token: tokens.refresh_token!,
       });
       assert.equal(own.status, 200, 'the refusal above did not spend the token');
       assert.equal(own.headers.get('cache-control'), 'no-store');
-      const passwordGrant = await token(`web:${SECRET}`, {
+      const passwordGrant = await token(`web:${CLIENT_SECRETS.web}`, {
         grant_type: 'password',
         username: EMAIL,
         password,

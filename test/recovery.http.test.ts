@@ -23,10 +23,9 @@ import { assertCouldNotUpdate, whilePasswordUpdatesRefused } from './helpers/fau
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { authorizationUrl, expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
+import { discoverClient } from './helpers/oidc.js';
 import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
 import { deliveryEnv, RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
-
-const SECRET = 'web-secret-0123456789-0123456789-0123';
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -80,9 +79,7 @@ for (const kind of databaseKinds) {
           ],
         },
       });
-      config = await oidc.discovery(new URL(running.issuer), 'web', SECRET, oidc.ClientSecretBasic(SECRET), {
-        execute: [oidc.allowInsecureRequests],
-      });
+      config = await discoverClient(running.issuer);
     });
 
     after(async () => {

@@ -14,10 +14,9 @@ import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { authorizationUrl } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
+import { discoverClient } from './helpers/oidc.js';
 import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
 import { deliveryEnv, RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
-
-const SECRET = 'web-secret-0123456789-0123456789-0123';
 
 for (const kind of databaseKinds) {
   describe(`sign-up with one-time codes on ${kind.name}`, { skip: kind.skip, timeout: 120_000 }, () => {
@@ -42,9 +41,7 @@ for (const kind of databaseKinds) {
           ],
         },
       });
-      config = await oidc.discovery(new URL(running.issuer), 'web', SECRET, oidc.ClientSecretBasic(SECRET), {
-        execute: [oidc.allowInsecureRequests],
-      });
+      config = await discoverClient(running.issuer);
     });
 
     after(async () => {

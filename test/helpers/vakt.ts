@@ -11,6 +11,11 @@ import type { DatabaseKind, TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-0123456789';
 export const RP = 'http://rp.vakt.test';
+/** The secrets of the test tenant's confidential clients (testTenant). */
+export const CLIENT_SECRETS: Readonly<Record<string, string>> = {
+  web: 'web-secret-0123456789-0123456789-0123',
+  partner: 'partner-secret-0123456789-0123456789',
+};
 
 export function testTenant(
   overrides: Partial<DeploymentConfig['tenants'][number]> = {},
@@ -26,7 +31,7 @@ export function testTenant(
       {
         id: 'web',
         name: 'Acme Web',
-        secret: 'web-secret-0123456789-0123456789-0123',
+        secret: CLIENT_SECRETS.web,
         redirectUris: [`${RP}/callback`],
         postLogoutRedirectUris: [`${RP}/logged-out`],
         firstParty: true,
@@ -43,7 +48,7 @@ export function testTenant(
       {
         id: 'partner',
         name: 'Partner Site',
-        secret: 'partner-secret-0123456789-0123456789',
+        secret: CLIENT_SECRETS.partner,
         redirectUris: [`${RP}/partner/callback`],
         postLogoutRedirectUris: [],
         firstParty: false,
