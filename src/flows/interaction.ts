@@ -170,9 +170,9 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     } catch (error) {
       if (error instanceof AbandonedError) {
         // The client went away while the check waited its turn: it was never made, so its try
-        // goes back to both keys, and there is no one left to answer.
+        // goes back to both keys. No one is left to answer (the error handler's 499).
         await kit.throttle.giveBack(runtime.slug, keys);
-        return reply.code(499).send();
+        throw error;
       }
       if (!(error instanceof BusyError)) throw error;
       // Too many password checks wait already: this one was never made, so its try goes back to
