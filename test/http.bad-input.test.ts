@@ -73,11 +73,34 @@ for (const kind of databaseKinds) {
       assertCleanError(await agent.request(`${running.url}/no/such/page`), 404);
     });
 
+    /** A 405 that names `allow` and says so in Swedish, and the 204 to OPTIONS with the same list. */
+    async function assertMethods(agent: UserAgent, url: string, allow: string, refused: string[]) {
+      for (const method of refused) {
+        const response = await agent.request(url, { method, ...(method === 'POST' ? { form: {} } : {}) });
+        if (method === 'HEAD') assert.equal(response.status, 405, `${method} ${url}`);
+        else {
+          assertCleanError(response, 405);
+          assert.equal(alertText(response), sv['request.method_not_allowed']);
+        }
+        assert.equal(response.headers.get('allow'), allow, `${method} ${url}`);
+      }
+      // OPTIONS asks which methods there are (RFC 9110 9.3.7); not a CORS preflight, so no
+      // Access-Control headers, whatever the endpoint.
+      const options = await agent.request(url, { method: 'OPTIONS' });
+      assert.equal(options.status, 204, `OPTIONS ${url}`);
+      assert.equal(options.headers.get('allow'), allow, `OPTIONS ${url}`);
+      assert.equal(options.headers.get('access-control-allow-methods'), null);
+    }
+
     test('under a tenant, an unknown path is a localised 404 page and an endpoint asked with another method a 405 with Allow', async () => {
       const agent = new UserAgent({ 'accept-language': 'sv' });
       const unknown = await agent.request(`${running.issuer}/no/such/endpoint`);
       assertCleanError(unknown, 404);
       assert.equal(alertText(unknown), sv['request.not_found']);
+      assert.equal(
+        (await agent.request(`${running.issuer}/no/such/endpoint`, { method: 'OPTIONS' })).status,
+        404,
+      );
       const examples: Record<string, string> = {
         '/auth/': '/auth/some-uid',
         '/.well-known/': '/.well-known/openid-configuration',
@@ -85,19 +108,75 @@ for (const kind of databaseKinds) {
       for (const [path, methods] of ENDPOINT_METHODS) {
         const source = path.source.replace(/\\/g, '').replace(/^\^|\$$/g, '');
         const url = `${running.issuer}${examples[source.replace(/\[\^\/\]\+$/, '')] ?? source}`;
-        // Each method the list names is one oidc-provider serves there: whatever it answers, not
-        // the fallback's 405 (the list would be wrong).
-        for (const method of methods) {
-          const served = await agent.request(url, { method, ...(method === 'POST' ? { form: {} } : {}) });
-          assert.notEqual(served.status, 405, `${method} ${source} is served`);
+        // Each method the list names is one oidc-provider serves there (HEAD with GET): whatever
+        // it answers, not the fallback's 405 (the list would be wrong).
+        const served = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
+        for (const method of served) {
+          const response = await agent.request(url, { method, ...(method === 'POST' ? { form: {} } : {}) });
+          assert.notEqual(response.status, 405, `${method} ${source} is served`);
         }
-        for (const method of ['GET', 'POST', 'PUT', 'DELETE'].filter((m) => !methods.includes(m))) {
-          const refused = await agent.request(url, { method, ...(method === 'POST' ? { form: {} } : {}) });
-          assertCleanError(refused, 405);
-          assert.equal(refused.headers.get('allow'), methods.join(', '), `${method} ${source}`);
-          assert.equal(alertText(refused), sv['request.method_not_allowed']);
-        }
+        const allow = [
+          ...(methods.includes('GET') ? ['GET', 'HEAD'] : []),
+          ...(methods.includes('POST') ? ['POST'] : []),
+          'OPTIONS',
+        ].join(', ');
+        const refused = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'].filter((m) => !served.includes(m));
+        await assertMethods(agent, url, allow, refused);
       }
+    });
+
+    test('a CORS preflight gets CORS headers at the endpoints a browser app calls, and nowhere else', async () => {
+      const agent = new UserAgent();
+      const preflight = (path: string, method: string) =>
+        agent.request(`${running.issuer}${path}`, {
+          method: 'OPTIONS',
+          headers: { origin: RP, 'access-control-request-method': method },
+        });
+      const called: [path: string, method: string][] = [
+        ['/.well-known/openid-configuration', 'GET'],
+        ['/jwks', 'GET'],
+        ['/token', 'POST'],
+        ['/me', 'GET'],
+        ['/token/introspection', 'POST'],
+        ['/token/revocation', 'POST'],
+        ['/request', 'POST'],
+      ];
+      for (const [path, method] of called) {
+        const response = await preflight(path, method);
+        assert.equal(response.status, 204, path);
+        assert.match(response.headers.get('access-control-allow-methods') ?? '', new RegExp(method), path);
+      }
+      for (const [path, method] of [
+        ['/auth', 'GET'],
+        ['/session/end', 'GET'],
+        ['/interaction/some-uid/login', 'POST'],
+      ] as const) {
+        const response = await preflight(path, method);
+        assert.equal(response.status, 204, path);
+        assert.equal(response.headers.get('access-control-allow-methods'), null, path);
+        assert.equal(response.headers.get('access-control-allow-origin'), null, path);
+      }
+    });
+
+    test("a hosted page's path asked with another method is a 405 with Allow, OPTIONS a 204 with it", async () => {
+      const agent = new UserAgent({ 'accept-language': 'sv' });
+      const pages: [path: string, allow: string][] = [
+        [`${running.issuer}/interaction/some-uid/login`, 'GET, HEAD, POST, OPTIONS'],
+        [`${running.issuer}/interaction/some-uid/consent`, 'POST, OPTIONS'],
+        [`${running.issuer}/account/password`, 'GET, HEAD, POST, OPTIONS'],
+        [`${running.issuer}/help`, 'GET, HEAD, OPTIONS'],
+        [`${running.url}/healthz`, 'GET, HEAD, OPTIONS'],
+      ];
+      for (const [url, allow] of pages) {
+        const refused = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'].filter(
+          (m) => !allow.split(', ').includes(m),
+        );
+        await assertMethods(agent, url, allow, refused);
+      }
+      // An unknown tenant is still that, whatever the method.
+      const nowhere = await agent.request(`${running.url}/t/nope/help`, { method: 'PUT' });
+      assertCleanError(nowhere, 404);
+      assert.equal(nowhere.headers.get('allow'), null);
     });
 
     test('an unknown client is an error page, not a redirect', async () => {

@@ -425,7 +425,7 @@ for (const kind of databaseKinds) {
       assert.equal(after.callback?.searchParams.get('error'), 'login_required', 'and logged out');
     });
 
-    test('the authentication request as a form POST: refused with 405, Allow: GET (oidcc-ensure-post-request-succeeds not met, by choice)', async () => {
+    test('the authentication request as a form POST: refused with 405, Allow: GET, HEAD, OPTIONS (oidcc-ensure-post-request-succeeds not met, by choice)', async () => {
       // oidc-provider 9 serves POST here only with SameSite=None session cookies, which other
       // sites' requests would carry; vakt keeps them SameSite=Lax (docs/openid-connect.md).
       const sent = await request();
@@ -436,7 +436,7 @@ for (const kind of databaseKinds) {
         },
       );
       assert.equal(answer.status, 405);
-      assert.equal(answer.headers.get('allow'), 'GET');
+      assert.equal(answer.headers.get('allow'), 'GET, HEAD, OPTIONS');
       assert.ok(alertText(answer), 'an error page with a message');
     });
 

@@ -10,6 +10,7 @@ import type { AccountService } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
 import type { PrivateJwk } from '../domain/signing-keys.js';
 import type { RegisteredClient, TenantSettings } from '../domain/tenants.js';
+import { allowHeader } from '../server/methods.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import { createAdapterClass } from './adapter.js';
 
@@ -38,8 +39,8 @@ export interface ProviderPages {
 /**
  * The methods each of the provider's endpoints takes: oidc-provider's default routes, for the
  * features enabled below, with HTTP POST at the authorization and logout endpoints off (its
- * default; see docs/openid-connect.md). test/http.bad-input.test.ts holds the list to what
- * oidc-provider serves.
+ * default; see docs/openid-connect.md). HEAD comes with GET, and OPTIONS with every endpoint
+ * (allowHeader). test/http.bad-input.test.ts holds the list to what oidc-provider serves.
  */
 export const ENDPOINT_METHODS: ReadonlyArray<readonly [path: RegExp, methods: readonly string[]]> = [
   [/^\/\.well-known\/openid-configuration$/, ['GET']],
@@ -257,12 +258,19 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
   // The public URL is authoritative; the server sets the forwarded headers from it.
   provider.proxy = true;
   // What no route of oidc-provider answered gets vakt's error page, not Koa's bare "Not Found":
-  // 405 with Allow for an endpoint asked with another method (RFC 9110 15.5.6), else 404.
+  // 405 with Allow for an endpoint asked with another method (RFC 9110 15.5.6), else 404. An
+  // OPTIONS that is not a CORS preflight oidc-provider answers gets 204 and Allow (9.3.7).
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.status !== 404 || ctx.body != null) return;
     const methods = ENDPOINT_METHODS.find(([path]) => path.test(ctx.path))?.[1];
-    if (methods) ctx.set('allow', methods.join(', '));
+    if (methods) {
+      ctx.set('allow', allowHeader(methods));
+      if (ctx.method === 'OPTIONS') {
+        ctx.status = 204;
+        return;
+      }
+    }
     ctx.status = methods ? 405 : 404;
     ctx.type = 'html';
     ctx.body = deps.pages.renderRequestError(

@@ -32,6 +32,7 @@ import type { TenantRegistry } from '../oidc/registry.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import { renderErrorPage } from '../ui/pages.js';
 import { buildPageContext } from './http-context.js';
+import { MethodTable } from './methods.js';
 import { setSecurityHeaders } from './security-headers.js';
 
 export interface ServerDeps {
@@ -87,6 +88,10 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   });
 
+  // Every route's methods, as it is registered, for 405's Allow and for OPTIONS.
+  const methods = new MethodTable();
+  app.addHook('onRoute', (route) => methods.add(route.url, route.method));
+
   app.addHook('onRequest', async (request, reply) => {
     const publicUrl = new URL(deps.publicUrl());
     request.raw.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
@@ -126,7 +131,23 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     return sendErrorPage(request, reply, 500, 'server.unexpected', await tenantOf(request), { reference });
   });
 
-  app.setNotFoundHandler((request, reply) => sendErrorPage(request, reply, 404, 'request.not_found'));
+  /**
+   * A path that some route has, asked with a method that none of them takes: OPTIONS gets 204 and
+   * the methods (RFC 9110 9.3.7), anything else 405 and the same Allow header (15.5.6).
+   * Undefined where no route has the path.
+   */
+  function answerOtherMethod(request: FastifyRequest, reply: FastifyReply, tenant?: TenantSettings) {
+    const allow = methods.allowFor(request.url.split('?')[0] ?? '');
+    if (!allow) return undefined;
+    reply.header('allow', allow);
+    if (request.method === 'OPTIONS') return reply.code(204).send();
+    return sendErrorPage(request, reply, 405, 'request.method_not_allowed', tenant);
+  }
+
+  app.setNotFoundHandler(
+    (request, reply) =>
+      answerOtherMethod(request, reply) ?? sendErrorPage(request, reply, 404, 'request.not_found'),
+  );
 
   app.get('/static/vakt.css', (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
@@ -186,6 +207,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     const forward = async (request: FastifyRequest<{ Params: { tenant: string } }>, reply: FastifyReply) => {
       const runtime = await registry.getTenant(request.params.tenant);
       if (!runtime) return sendErrorPage(request, reply, 404, 'tenant.not_found');
+      // A hosted page's path that its routes did not take with this method.
+      const otherMethod = answerOtherMethod(request, reply, runtime.settings);
+      if (otherMethod) return otherMethod;
       const prefix = `/t/${runtime.slug}`;
       const raw = request.raw as typeof request.raw & { originalUrl?: string };
       raw.originalUrl = raw.url;
