@@ -184,7 +184,7 @@ for (const kind of databaseKinds) {
       assert.equal(refused.headers.get('retry-after'), '1');
       assert.equal(
         alertText(refused),
-        'Too many wrong passwords. For your security, wait 1 seconds before you try again, or log out and choose "Forgot your password?".',
+        'Too many wrong passwords. For your security, wait 1 second before you try again, or log out and choose "Forgot your password?".',
       );
       assert.ok(await passwordWorks(email, old), 'the refused try changed nothing');
       await new Promise((resolve) => setTimeout(resolve, 1100));

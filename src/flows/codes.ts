@@ -135,7 +135,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
       return {
         ok: false,
         error: 'code.too_many_requests',
-        vars: { minutes: String(Math.ceil(refused.retryAfterSeconds / 60)) },
+        vars: { wait: kit.waitText(kit.page(request, journey, journey.base), refused.retryAfterSeconds) },
         status: 429,
         retryAfter: refused.retryAfterSeconds,
       };

@@ -174,8 +174,10 @@ export function createJourneyKit(deps: KitDeps) {
 
 export type JourneyKit = ReturnType<typeof createJourneyKit>;
 
-/** "30 seconds" or "2 minutes", in the page's language. */
+/** "1 second", "30 seconds" or "2 minutes", in the page's language. */
 export function waitText(page: PageContext, seconds: number): string {
+  if (seconds === 1) return page.t('time.second');
+  // From 90 seconds on, whole minutes: never fewer than 2.
   return seconds < 90
     ? page.t('time.seconds', { n: String(seconds) })
     : page.t('time.minutes', { n: String(Math.ceil(seconds / 60)) });

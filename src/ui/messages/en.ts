@@ -165,12 +165,13 @@ export const en = {
   'password.update_failed':
     'We could not update your password. Your old password still works. Try again in a little while.',
   'code.too_many_requests':
-    'You have requested too many codes in too short a time. Wait {minutes} minutes and try again.',
+    'You have requested too many codes in too short a time. Wait {wait} and try again.',
   'login.throttled':
     'Too many failed attempts. For your security, wait {wait} before you try again, or choose "Forgot your password?".',
   'login.locked':
     'This password has been blocked after too many failed attempts. Choose "Forgot your password?" to set a new one.',
   'code.throttled': 'Too many wrong codes from this connection. Wait {wait} and try again.',
+  'time.second': '1 second',
   'time.seconds': '{n} seconds',
   'time.minutes': '{n} minutes',
   'account.password_title': 'Change your password',

@@ -167,13 +167,13 @@ export const nb: Record<MessageKey, string> = {
   'recovery.choice_missing': 'Velg hvor vi skal sende koden.',
   'password.update_failed':
     'Vi kunne ikke oppdatere passordet ditt. Det gamle passordet virker fortsatt. Prøv igjen om litt.',
-  'code.too_many_requests':
-    'Du har bedt om for mange koder på for kort tid. Vent {minutes} minutter og prøv igjen.',
+  'code.too_many_requests': 'Du har bedt om for mange koder på for kort tid. Vent {wait} og prøv igjen.',
   'login.throttled':
     'For mange mislykkede forsøk. Av sikkerhetshensyn må du vente {wait} før du prøver igjen, eller velge «Glemt passordet?».',
   'login.locked':
     'Dette passordet er sperret etter for mange mislykkede forsøk. Velg «Glemt passordet?» for å lage et nytt.',
   'code.throttled': 'For mange feil koder fra denne tilkoblingen. Vent {wait} og prøv igjen.',
+  'time.second': '1 sekund',
   'time.seconds': '{n} sekunder',
   'time.minutes': '{n} minutter',
   'account.password_title': 'Endre passordet ditt',

@@ -171,13 +171,13 @@ export const sv: Record<MessageKey, string> = {
   'recovery.choice_missing': 'Välj vart vi ska skicka koden.',
   'password.update_failed':
     'Vi kunde inte uppdatera ditt lösenord. Ditt gamla lösenord fungerar fortfarande. Försök igen om en stund.',
-  'code.too_many_requests':
-    'Du har begärt för många koder på för kort tid. Vänta {minutes} minuter och försök igen.',
+  'code.too_many_requests': 'Du har begärt för många koder på för kort tid. Vänta {wait} och försök igen.',
   'login.throttled':
     'För många misslyckade försök. Av säkerhetsskäl måste du vänta {wait} innan du försöker igen, eller välja ”Glömt lösenordet?”.',
   'login.locked':
     'Det här lösenordet är spärrat efter för många misslyckade försök. Välj ”Glömt lösenordet?” för att skapa ett nytt.',
   'code.throttled': 'För många felaktiga koder från den här anslutningen. Vänta {wait} och försök igen.',
+  'time.second': '1 sekund',
   'time.seconds': '{n} sekunder',
   'time.minutes': '{n} minuter',
   'account.password_title': 'Byt ditt lösenord',
