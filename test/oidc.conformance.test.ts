@@ -10,6 +10,7 @@
 // oidcc-max-age-10000, oidcc-id-token-hint, oidcc-login-hint, oidcc-ui-locales,
 // oidcc-claims-locales, oidcc-display-page, oidcc-display-popup,
 // oidcc-ensure-request-with-unknown-parameter-succeeds, oidcc-ensure-request-with-acr-values-succeeds,
+// oidcc-ensure-request-with-valid-pkce-succeeds, oidcc-response-type-missing, oidcc-codereuse-30seconds,
 // oidcc-scope-profile, oidcc-scope-email, oidcc-scope-address, oidcc-scope-phone, oidcc-scope-all,
 // oidcc-claims-essential, oidcc-userinfo-post-header, oidcc-userinfo-post-body,
 // oidcc-server-client-secret-post, oidcc-idtoken-unsigned, request / request_uri (rejected as
@@ -272,6 +273,56 @@ for (const kind of databaseKinds) {
       assert.equal(callback.origin + callback.pathname, `${RP}/callback`);
       assert.equal(callback.searchParams.get('error'), 'invalid_request');
       assert.deepEqual(config.serverMetadata().code_challenge_methods_supported, ['S256']);
+    });
+
+    test('oidcc-ensure-request-with-valid-pkce-succeeds: the S256 verifier redeems the code; a wrong or missing one does not', async () => {
+      const sent = await request();
+      const callback = await logIn(new UserAgent(), sent);
+      for (const pkceCodeVerifier of [oidc.randomPKCECodeVerifier(), undefined]) {
+        await assert.rejects(
+          oidc.authorizationCodeGrant(config, callback, {
+            ...(pkceCodeVerifier ? { pkceCodeVerifier } : {}),
+            expectedState: sent.state,
+            expectedNonce: sent.nonce!,
+          }),
+          (error: oidc.ResponseBodyError) => error.error === 'invalid_grant',
+          pkceCodeVerifier ? 'a wrong verifier' : 'no verifier',
+        );
+      }
+      const tokens = await redeem(callback, sent);
+      assert.ok(tokens.access_token);
+    });
+
+    test('oidcc-response-type-missing: an error back at the client, with state and iss, and no code', async () => {
+      const sent = await request();
+      sent.url.searchParams.delete('response_type');
+      const { callback } = await open(new UserAgent(), sent);
+      assert.ok(callback, 'an error redirect, not a login page');
+      assert.equal(callback.origin + callback.pathname, `${RP}/callback`);
+      assert.equal(callback.searchParams.get('error'), 'invalid_request');
+      assert.match(callback.searchParams.get('error_description') ?? '', /response_type/);
+      assert.equal(callback.searchParams.get('state'), sent.state);
+      assert.equal(callback.searchParams.get('iss'), running.issuer);
+      assert.equal(callback.searchParams.get('code'), null);
+    });
+
+    test('oidcc-codereuse-30seconds: a code used again 30 s later fails, and the tokens of its first use are revoked', async (t) => {
+      const sent = await request();
+      const callback = await logIn(new UserAgent(), sent);
+      const first = await redeem(callback, sent);
+      assert.ok(first.access_token);
+      // The whole process's clock, oidc-provider's included, 30 seconds on; timers stay real.
+      t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+      t.mock.timers.tick(30_000);
+      await assert.rejects(
+        redeem(callback, sent),
+        (error: oidc.ResponseBodyError) => error.error === 'invalid_grant',
+      );
+      await assert.rejects(
+        oidc.fetchUserInfo(config, first.access_token, first.claims()!.sub),
+        (error: oidc.WWWAuthenticateChallengeError) => error.status === 401,
+        'the access token of the first use is revoked',
+      );
     });
 
     test('request and request_uri are refused as unsupported, back at the client', async () => {

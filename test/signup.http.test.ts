@@ -2,6 +2,7 @@
 // SMTP server and a real HTTP SMS gateway, on SQLite and PostgreSQL. An openid-client relying
 // party checks what the new account looks like in the ID token and UserInfo.
 // Cites: NIST 800-63B 3.1.3 (out-of-band codes: 6 digits, CSPRNG, 10 minutes, single use),
+// ASVS 6.5.4 and 6.5.5 (6 digits, at most 10 minutes),
 // ASVS 6.6.x (out-of-band authenticators: bound to the request, limited attempts),
 // ASVS 6.3.8 / 6.4 (no account enumeration at sign-up), Initiating User Registration via OIDC
 // (prompt=create), RFC 9700 4.12 (303 after a form).
@@ -9,7 +10,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { createManualClock } from '../src/domain/clock.js';
-import { CODE_LIFETIME_MS } from '../src/domain/one-time-codes.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { authorizationUrl } from './helpers/login.js';
@@ -302,12 +302,13 @@ for (const kind of databaseKinds) {
       await tokensFor(await enterCode(first, firstCodePage, firstCode), one.auth);
     });
 
-    test('an expired code is refused (clock moved past 10 minutes), and a new one works', async () => {
+    test('ASVS 6.5.5: a code 10 minutes old is refused, and a new one works', async () => {
       const agent = english();
       const { auth, page } = await openSignup(agent);
       const codePage = await startSignup(agent, page, 'late@example.com', randomPassword());
       const code = mailbox.code('late@example.com');
-      clock.advance(CODE_LIFETIME_MS);
+      // Ten minutes, written out: the limit the checklist sets, whatever the code's constant says.
+      clock.advance(10 * 60_000);
       const expired = await enterCode(agent, codePage, code);
       assert.equal(expired.status, 410);
       assert.match(alertText(expired), /^That code has expired/);
