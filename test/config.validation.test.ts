@@ -70,6 +70,7 @@ describe('deployment configuration', () => {
             refuseCommon: true,
           },
           delivery: {},
+          sessions: { absolute: 30 * 24 * 3600 },
           codeLimits: {
             perIdentifier: [
               { seconds: 600, max: 3 },
@@ -123,6 +124,21 @@ describe('deployment configuration', () => {
     refused(config({}, { clients }), 'tenants[acme].clients[web].id', /client id "web" appears twice/);
     const twoTenants = { tenants: [config().tenants[0], { ...config().tenants[0], slug: 'other' }] };
     assert.equal(parseDeploymentConfig(twoTenants).tenants.length, 2);
+  });
+
+  test('session lifetimes: idle no longer than absolute, which it follows when unset', () => {
+    const withSessions = (sessions: unknown) => ({
+      tenants: [{ slug: 'acme', displayName: 'Acme', sessions }],
+    });
+    refused(
+      withSessions({ idle: 7200, absolute: 3600 }),
+      'tenants[acme].sessions.idle',
+      /no longer than absolute/,
+    );
+    refused(withSessions({ absolute: 30 }), 'tenants[acme].sessions.absolute');
+    assert.deepEqual(parseDeploymentConfig(withSessions({ absolute: 43_200 })).tenants[0]!.sessions, {
+      absolute: 43_200,
+    });
   });
 
   test('an ID token algorithm vakt does not sign with is refused', () => {

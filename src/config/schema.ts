@@ -78,6 +78,33 @@ export const clientSchema = z
     path: ['secretEnv'],
   });
 
+const DAY = 24 * 3600;
+
+// How long a login lasts (ASVS 7.3.1, 7.3.2). The defaults follow NIST 800-63B-4 for a password
+// login (AAL1): log in again at least every 30 days, however often the session is used.
+export const sessionLifetimesSchema = z
+  .object({
+    idle: seconds
+      .min(60)
+      .max(400 * DAY)
+      .optional()
+      .describe(
+        'Seconds a session may go unused (no sign-in to any client) before it ends and the person logs in again. Unset: as long as `absolute`.',
+      ),
+    absolute: seconds
+      .min(60)
+      .max(400 * DAY)
+      .default(30 * DAY)
+      .describe(
+        'Seconds from the login after which the session ends, used or not; a new login starts them again. "Stay logged in" keeps the cookie at most this long.',
+      ),
+  })
+  .strict()
+  .refine((lifetimes) => (lifetimes.idle ?? 0) <= lifetimes.absolute, {
+    message: 'idle must be no longer than absolute',
+    path: ['idle'],
+  });
+
 export const supportContactsSchema = z
   .object({
     email: z.email().optional().describe('Support e-mail address.'),
@@ -276,6 +303,9 @@ export const tenantSchema = z
     delivery: deliverySchema
       .default({})
       .describe('How codes reach people; by default the deployment-wide settings from the environment.'),
+    sessions: sessionLifetimesSchema
+      .default(sessionLifetimesSchema.parse({}))
+      .describe('How long a login lasts: single sign-on and "stay logged in" end with it.'),
     codeLimits: codeLimitsSchema
       .default(codeLimitsSchema.parse({}))
       .describe('How many codes may be sent, per identifier, per IP address and per destination country.'),

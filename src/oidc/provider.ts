@@ -71,6 +71,21 @@ export interface TenantProviderDeps {
   log: { warn(details: object, message: string): void; info(details: object, message: string): void };
 }
 
+/**
+ * Seconds a session may live from now, each time it is saved: oidc-provider saves it at every
+ * request that carries it, so the idle time starts again then (ASVS 7.3.1); the absolute limit
+ * counts from the last login, and no use moves it (7.3.2). At least 1, as oidc-provider asks.
+ */
+export function sessionSecondsLeft(
+  lifetimes: { idle?: number | undefined; absolute: number },
+  loginTs: number | undefined,
+  nowMs: number,
+): number {
+  const now = Math.floor(nowMs / 1000);
+  const untilAbsolute = loginTs === undefined ? lifetimes.absolute : loginTs + lifetimes.absolute - now;
+  return Math.max(1, Math.min(lifetimes.idle ?? lifetimes.absolute, untilAbsolute));
+}
+
 export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone'] as const;
 
 function toClientMetadata(client: RegisteredClient): ClientMetadata {
@@ -188,7 +203,7 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
       RefreshToken: (ctx, _token, client) =>
         lifetime(client?.clientId ?? ctx?.oidc?.client?.clientId, 'refreshToken', 14 * 24 * 3600),
       Interaction: 30 * 60,
-      Session: 30 * 24 * 3600,
+      Session: (_ctx, session) => sessionSecondsLeft(tenant.sessions, session.loginTs, deps.clock.now()),
       Grant: 365 * 24 * 3600,
     },
     // Initiating User Registration via OpenID Connect 1.0 asks the OP to advertise prompt=create.
