@@ -165,7 +165,7 @@ for (const kind of databaseKinds) {
       );
     });
 
-    test('RP-initiated logout ends the session, notifies the client back-channel, and prompt=none then fails', async () => {
+    test('RP-initiated logout ends the session, notifies the client back-channel, and prompt=none then fails, even with the old cookies (ASVS 7.4.1)', async () => {
       const config = await discover('web');
       const agent = new UserAgent();
       const { callback, verifier, state, nonce } = await logIn(config, agent, `${RP}/callback`);
@@ -176,6 +176,21 @@ for (const kind of databaseKinds) {
       });
       const sid = tokens.claims()!.sid;
       backchannel.tokens.length = 0;
+      // ASVS 7.4.1: the cookies as they are now, alone in another agent, carry the session...
+      const kept = agent.cookiesFor(`${running.issuer}/auth`);
+      const silently = async (cookie: string) => {
+        const url = oidc.buildAuthorizationUrl(config, {
+          redirect_uri: `${RP}/callback`,
+          scope: 'openid',
+          prompt: 'none',
+          state: 'x',
+          code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+          code_challenge_method: 'S256',
+        });
+        const answer = await new UserAgent({ cookie }).follow(url.href, running.url);
+        return new URL(answer.headers.get('location')!).searchParams;
+      };
+      assert.ok((await silently(kept)).get('code'), 'the kept cookies log in silently before the logout');
 
       const endSession = oidc.buildEndSessionUrl(config, {
         id_token_hint: tokens.id_token!,
@@ -219,6 +234,12 @@ for (const kind of databaseKinds) {
       });
       const answer = await agent.follow(silent.href, running.url);
       assert.equal(new URL(answer.headers.get('location')!).searchParams.get('error'), 'login_required');
+      // ...and after the logout the same cookies, sent again, are refused (ASVS 7.4.1).
+      assert.equal(
+        (await silently(kept)).get('error'),
+        'login_required',
+        'the kept cookies no longer log in',
+      );
     });
   });
 }

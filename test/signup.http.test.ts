@@ -2,7 +2,8 @@
 // SMTP server and a real HTTP SMS gateway, on SQLite and PostgreSQL. An openid-client relying
 // party checks what the new account looks like in the ID token and UserInfo.
 // Cites: NIST 800-63B 3.1.3 (out-of-band codes: 6 digits, CSPRNG, 10 minutes, single use),
-// ASVS 6.5.4 and 6.5.5 (6 digits, at most 10 minutes),
+// ASVS 6.5.1 (a code is spent once used, and expires), 6.5.4 and 6.5.5 (6 digits, at most 10
+// minutes), 6.6.2 (a code works only in its own journey),
 // ASVS 6.6.x (out-of-band authenticators: bound to the request, limited attempts),
 // ASVS 6.3.8 / 6.4 (no account enumeration at sign-up), Initiating User Registration via OIDC
 // (prompt=create), RFC 9700 4.12 (303 after a form).
@@ -285,7 +286,7 @@ for (const kind of databaseKinds) {
       await tokensFor(await enterCode(agent, newPage, ` ${fresh.slice(0, 3)} ${fresh.slice(3)} `), auth);
     });
 
-    test('a code from another sign-up of the same address does not work here, and says so', async () => {
+    test('ASVS 6.6.2: a code from another sign-up of the same address does not work here, and says so', async () => {
       const first = english();
       const one = await openSignup(first);
       const firstCodePage = await startSignup(first, one.page, 'two.tabs@example.com', randomPassword());
