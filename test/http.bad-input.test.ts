@@ -173,6 +173,12 @@ for (const kind of databaseKinds) {
         );
         await assertMethods(agent, url, allow, refused);
       }
+      // The tenant's bare path is no page of its own, whatever the method.
+      for (const method of ['GET', 'POST', 'OPTIONS']) {
+        const bare = await agent.request(running.issuer, { method });
+        assert.equal(bare.status, 404, `${method} ${running.issuer}`);
+        assert.equal(bare.headers.get('allow'), null);
+      }
       // An unknown tenant is still that, whatever the method.
       const nowhere = await agent.request(`${running.url}/t/nope/help`, { method: 'PUT' });
       assertCleanError(nowhere, 404);

@@ -88,9 +88,12 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   });
 
-  // Every route's methods, as it is registered, for 405's Allow and for OPTIONS.
+  // Every route's methods, as it is registered, for 405's Allow and for OPTIONS; not the
+  // catch-alls that hand the rest to oidc-provider, which take any method (config.catchAll).
   const methods = new MethodTable();
-  app.addHook('onRoute', (route) => methods.add(route.url, route.method));
+  app.addHook('onRoute', (route) => {
+    if (!(route.config as { catchAll?: boolean } | undefined)?.catchAll) methods.add(route.url, route.method);
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     const publicUrl = new URL(deps.publicUrl());
@@ -218,8 +221,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       runtime.handle(raw, reply.raw);
       return reply;
     };
-    oidc.all('/t/:tenant', forward);
-    oidc.all('/t/:tenant/*', forward);
+    oidc.all('/t/:tenant', { config: { catchAll: true } }, forward);
+    oidc.all('/t/:tenant/*', { config: { catchAll: true } }, forward);
   });
 
   for (const plugin of deps.plugins ?? []) await plugin(app);

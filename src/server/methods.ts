@@ -26,7 +26,7 @@ function rank(method: string): number {
 export class MethodTable {
   private readonly routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
 
-  /** A route with parameters (`:name`) and no wildcard; a catch-all says nothing about methods. */
+  /** A route with parameters (`:name`); one with a wildcard says nothing about a path's methods. */
   add(url: string, methods: string | string[]): void {
     if (url.includes('*')) return;
     let route = this.routes.get(url);
