@@ -92,6 +92,7 @@ describe('deployment configuration', () => {
                 accessToken: 3600,
                 idToken: 3600,
                 refreshToken: 14 * 24 * 3600,
+                refreshTokenAbsolute: 365 * 24 * 3600,
                 authorizationCode: 60,
               },
             },
@@ -107,6 +108,7 @@ describe('deployment configuration', () => {
       accessToken: 600,
       idToken: 3600,
       refreshToken: 14 * 24 * 3600,
+      refreshTokenAbsolute: 365 * 24 * 3600,
       authorizationCode: 60,
     });
   });
@@ -139,6 +141,21 @@ describe('deployment configuration', () => {
     assert.deepEqual(parseDeploymentConfig(withSessions({ absolute: 43_200 })).tenants[0]!.sessions, {
       absolute: 43_200,
     });
+  });
+
+  test('ASVS 10.4.8: refresh tokens end within a year, and live unused no longer than in all', () => {
+    const lifetimes = (tokenLifetimes: unknown) => config({ tokenLifetimes });
+    refused(
+      lifetimes({ refreshToken: 90 * 86_400, refreshTokenAbsolute: 30 * 86_400 }),
+      'tenants[acme].clients[web].tokenLifetimes.refreshToken',
+      /no longer than refreshTokenAbsolute/,
+    );
+    refused(
+      lifetimes({ refreshTokenAbsolute: 366 * 86_400 }),
+      'tenants[acme].clients[web].tokenLifetimes.refreshTokenAbsolute',
+    );
+    const parsed = parseDeploymentConfig(lifetimes({ refreshToken: 86_400, refreshTokenAbsolute: 86_400 }));
+    assert.equal(parsed.tenants[0]!.clients[0]!.tokenLifetimes.refreshTokenAbsolute, 86_400);
   });
 
   test('an ID token algorithm vakt does not sign with is refused', () => {

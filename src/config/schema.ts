@@ -27,16 +27,31 @@ const seconds = z
   .positive()
   .max(10 * 365 * 24 * 3600);
 
+// A refresh token rotates at each use, and each new one may go unused for `refreshToken`; the
+// chain started by one authorization ends `refreshTokenAbsolute` after it, used or not (ASVS
+// 10.4.8). At most a year: a grant, which the chain's tokens need, lives a year from the login.
 export const tokenLifetimesSchema = z
   .object({
     accessToken: seconds.default(3600).describe('Access token lifetime in seconds.'),
     idToken: seconds.default(3600).describe('ID token lifetime in seconds.'),
     refreshToken: seconds
       .default(14 * 24 * 3600)
-      .describe('Refresh token lifetime in seconds (each rotation starts a new one).'),
+      .describe(
+        'Seconds a refresh token may go unused: each use returns a new one, which may go unused as long.',
+      ),
+    refreshTokenAbsolute: seconds
+      .max(365 * 24 * 3600)
+      .default(365 * 24 * 3600)
+      .describe(
+        'Seconds from the authorization after which its refresh tokens end, however often they are used; then the person signs in again. At most 365 days.',
+      ),
     authorizationCode: seconds.max(600).default(60).describe('Authorization code lifetime in seconds.'),
   })
-  .strict();
+  .strict()
+  .refine((lifetimes) => lifetimes.refreshToken <= lifetimes.refreshTokenAbsolute, {
+    message: 'refreshToken must be no longer than refreshTokenAbsolute',
+    path: ['refreshToken'],
+  });
 
 export const clientSchema = z
   .object({

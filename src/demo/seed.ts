@@ -39,6 +39,7 @@ export function demoConfig(
         accessToken: 3600,
         idToken: 3600,
         refreshToken: 14 * 24 * 3600,
+        refreshTokenAbsolute: 365 * 24 * 3600,
         authorizationCode: 60,
       },
     })),

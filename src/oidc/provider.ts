@@ -72,17 +72,19 @@ export interface TenantProviderDeps {
 }
 
 /**
- * Seconds a session may live from now, each time it is saved: oidc-provider saves it at every
- * request that carries it, so the idle time starts again then (ASVS 7.3.1); the absolute limit
- * counts from the last login, and no use moves it (7.3.2). At least 1, as oidc-provider asks.
+ * Seconds something that is saved anew at each use may live from now: the idle time, but no
+ * later than its absolute time after it began (`startTs`, epoch seconds), which no use moves.
+ * A session is saved at every request that carries it (ASVS 7.3.1, 7.3.2), and a refresh token
+ * is replaced at each use by one that keeps the first one's start (10.4.8). At least 1, as
+ * oidc-provider asks.
  */
-export function sessionSecondsLeft(
+export function secondsLeft(
   lifetimes: { idle?: number | undefined; absolute: number },
-  loginTs: number | undefined,
+  startTs: number | undefined,
   nowMs: number,
 ): number {
   const now = Math.floor(nowMs / 1000);
-  const untilAbsolute = loginTs === undefined ? lifetimes.absolute : loginTs + lifetimes.absolute - now;
+  const untilAbsolute = startTs === undefined ? lifetimes.absolute : startTs + lifetimes.absolute - now;
   return Math.max(1, Math.min(lifetimes.idle ?? lifetimes.absolute, untilAbsolute));
 }
 
@@ -200,10 +202,17 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
         lifetime(client?.clientId ?? ctx?.oidc?.client?.clientId, 'idToken', 3600),
       AuthorizationCode: (ctx, _token, client) =>
         lifetime(client?.clientId ?? ctx?.oidc?.client?.clientId, 'authorizationCode', 60),
-      RefreshToken: (ctx, _token, client) =>
-        lifetime(client?.clientId ?? ctx?.oidc?.client?.clientId, 'refreshToken', 14 * 24 * 3600),
+      // Both count from a time oidc-provider took from Date, so their time left is counted by
+      // Date too: a session from its login, and a refresh token from `iiat`, when the first
+      // refresh token of its authorization was issued (a rotated one keeps it).
+      Session: (_ctx, session) => secondsLeft(tenant.sessions, session.loginTs, Date.now()),
+      RefreshToken: (ctx, token, client) => {
+        const clientId = client?.clientId ?? ctx?.oidc?.client?.clientId;
+        const idle = lifetime(clientId, 'refreshToken', 14 * 24 * 3600);
+        const absolute = lifetime(clientId, 'refreshTokenAbsolute', 365 * 24 * 3600);
+        return secondsLeft({ idle, absolute }, token.iiat, Date.now());
+      },
       Interaction: 30 * 60,
-      Session: (_ctx, session) => sessionSecondsLeft(tenant.sessions, session.loginTs, deps.clock.now()),
       Grant: 365 * 24 * 3600,
     },
     // Initiating User Registration via OpenID Connect 1.0 asks the OP to advertise prompt=create.

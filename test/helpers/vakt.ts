@@ -17,6 +17,15 @@ export const CLIENT_SECRETS: Readonly<Record<string, string>> = {
   partner: 'partner-secret-0123456789-0123456789',
 };
 
+/** The test tenant's clients' token lifetimes: a refresh token lives a day unused, a year in all. */
+const TEST_LIFETIMES = {
+  accessToken: 3600,
+  idToken: 3600,
+  refreshToken: 86400,
+  refreshTokenAbsolute: 365 * 86400,
+  authorizationCode: 60,
+};
+
 export function testTenant(
   overrides: Partial<DeploymentConfig['tenants'][number]> = {},
 ): DeploymentConfig['tenants'][number] {
@@ -35,7 +44,7 @@ export function testTenant(
         redirectUris: [`${RP}/callback`],
         postLogoutRedirectUris: [`${RP}/logged-out`],
         firstParty: true,
-        tokenLifetimes: { accessToken: 3600, idToken: 3600, refreshToken: 86400, authorizationCode: 60 },
+        tokenLifetimes: TEST_LIFETIMES,
       },
       {
         id: 'spa',
@@ -43,7 +52,7 @@ export function testTenant(
         redirectUris: [`${RP}/spa/callback`],
         postLogoutRedirectUris: [],
         firstParty: true,
-        tokenLifetimes: { accessToken: 3600, idToken: 3600, refreshToken: 86400, authorizationCode: 60 },
+        tokenLifetimes: TEST_LIFETIMES,
       },
       {
         id: 'partner',
@@ -52,7 +61,7 @@ export function testTenant(
         redirectUris: [`${RP}/partner/callback`],
         postLogoutRedirectUris: [],
         firstParty: false,
-        tokenLifetimes: { accessToken: 3600, idToken: 3600, refreshToken: 86400, authorizationCode: 60 },
+        tokenLifetimes: TEST_LIFETIMES,
       },
     ],
     ...overrides,
