@@ -129,6 +129,29 @@ export function createCore(settings: Settings, options: VaktOptions = {}, servin
 
 export type Core = ReturnType<typeof createCore>;
 
+/**
+ * The tenants' providers at `publicUrl`: a server's, and a CLI command's that must act as the
+ * server would (end sessions and send back-channel logout tokens with the server's issuer).
+ */
+export function createRegistry(core: Core, publicUrl: () => string): TenantRegistry {
+  return createTenantRegistry({
+    publicUrl,
+    tenants: core.tenants,
+    tenantRepo: core.repos.tenants,
+    keys: core.keys,
+    providerDeps: {
+      cookieKeys: [core.secrets.derive('cookies').toString('base64url')],
+      accounts: core.accounts,
+      models: core.repos.oidcModels,
+      clock: core.clock,
+      production: core.settings.mode === 'production',
+      log: core.logger,
+    },
+    pages: providerPages,
+    onError: (error) => core.logger.error({ err: error }, 'reload check failed'),
+  });
+}
+
 export interface Vakt extends Core {
   server: FastifyInstance;
   /** Tenant providers; `refresh()` picks up changes another process made at once. */
@@ -159,22 +182,7 @@ export async function createVakt(settings: Settings, options: VaktOptions = {}):
     clock: core.clock,
     ...(options.env ? { env: options.env } : {}),
   });
-  const registry = createTenantRegistry({
-    publicUrl: () => publicUrl,
-    tenants: core.tenants,
-    tenantRepo: core.repos.tenants,
-    keys: core.keys,
-    providerDeps: {
-      cookieKeys: [core.secrets.derive('cookies').toString('base64url')],
-      accounts: core.accounts,
-      models: core.repos.oidcModels,
-      clock: core.clock,
-      production: settings.mode === 'production',
-      log: logger,
-    },
-    pages: providerPages,
-    onError: (error) => logger.error({ err: error }, 'reload check failed'),
-  });
+  const registry = createRegistry(core, () => publicUrl);
   const vakt: Vakt = {
     ...core,
     server: undefined as unknown as FastifyInstance,

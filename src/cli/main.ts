@@ -4,7 +4,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { createCore, createVakt, type Vakt } from '../composition.js';
+import { createCore, createRegistry, createVakt, type Vakt } from '../composition.js';
 import { ConfigError } from '../config/errors.js';
 import { loadDeploymentConfig } from '../config/load.js';
 import type { DeploymentConfig } from '../config/schema.js';
@@ -14,6 +14,7 @@ import { deliveryProblems } from '../delivery/routing.js';
 import { demoRelyingParties } from '../demo/relying-party.js';
 import { DEMO_EMAIL, DEMO_PASSWORD, DEMO_PHONE, seedDemo } from '../demo/seed.js';
 import { importAccounts, parseAccountImport } from '../domain/account-import.js';
+import { createSessionEnder } from '../oidc/end-sessions.js';
 
 const USAGE = `Usage: vakt <command> [options]
 
@@ -28,6 +29,10 @@ Commands:
                                       Create an account; the password is read from standard input
   users import FILE --tenant SLUG     Create accounts from JSON lines (docs/accounts-import.md);
                                       existing ones are skipped, a bad line imports nothing
+  users disable --tenant SLUG ACCOUNT End the account's sessions and tokens and refuse its logins;
+                                      ACCOUNT is its id, an email address or a phone number
+  users enable --tenant SLUG ACCOUNT  Let a disabled account log in again
+  users delete --tenant SLUG ACCOUNT  Delete the account and all that is its own; end its sessions
   sweep                               Delete expired sessions and tokens, old one-time codes and idle
                                       guess counters (a running server does this every 10 minutes)
 
@@ -226,6 +231,64 @@ async function importUsers(args: string[]): Promise<number> {
   return 0;
 }
 
+const IDENTIFIER_MESSAGES: Record<string, string> = {
+  'identifier.email_invalid': 'that is not a valid email address',
+  'identifier.phone_invalid': 'that is not a valid phone number',
+};
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * `vakt users disable|enable|delete --tenant T ACCOUNT`, ACCOUNT being the account's id or one of
+ * its email addresses or phone numbers. Disabling or deleting ends every session of the account
+ * with its grants and tokens, and sends each client with a back-channel logout URI a logout
+ * token, as a logout does (ASVS 7.4.2); the token names the issuer at VAKT_PUBLIC_URL, so that
+ * must be the server's. The account changes first: a login racing the command cannot outlive it.
+ */
+async function changeUser(action: 'disable' | 'enable' | 'delete', args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { tenant: { type: 'string' } });
+  const tenant = values.tenant as string | undefined;
+  if (!tenant) throw new UsageError('--tenant is required');
+  const who = positionals[0];
+  if (positionals.length !== 1 || !who)
+    throw new UsageError(`users ${action} takes one account: its id, an email address or a phone number`);
+  return withCore('development', async (core) => {
+    const record = await core.tenants.loadTenant(tenant);
+    if (!record) throw new UsageError(`no tenant "${tenant}"`);
+    const found = await core.accounts.findAccountForOperator(tenant, record.settings.defaultCountry, who);
+    if (!found.ok) {
+      console.error(`vakt: ${IDENTIFIER_MESSAGES[found.error]}`);
+      return 1;
+    }
+    const account = found.value;
+    if (!account) {
+      console.error(`vakt: tenant ${tenant} has no account "${who}"`);
+      return 1;
+    }
+    if (action === 'enable') {
+      if (account.status === 'active') console.log(`${account.id} was not disabled`);
+      else {
+        await core.accounts.setAccountStatus(tenant, account.id, 'active');
+        console.log(`${account.id} enabled`);
+      }
+      return 0;
+    }
+    if (action === 'delete') await core.accounts.deleteAccount(tenant, account.id);
+    else if (account.status !== 'disabled')
+      await core.accounts.setAccountStatus(tenant, account.id, 'disabled');
+    const endSessions = createSessionEnder({
+      registry: createRegistry(core, () => core.settings.publicUrl),
+      models: core.repos.oidcModels,
+      clock: core.clock,
+    });
+    const ended = await endSessions(tenant, account.id);
+    const done =
+      action === 'delete' ? 'deleted' : account.status === 'disabled' ? 'was disabled' : 'disabled';
+    console.log(`${account.id} ${done}; ${plural(ended, 'session')} ended`);
+    return 0;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -298,7 +361,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'users': {
         const [sub, ...args] = rest;
         if (sub === 'import') return await importUsers(args);
-        if (sub !== 'create') throw new UsageError('users takes create or import');
+        if (sub === 'disable' || sub === 'enable' || sub === 'delete') return await changeUser(sub, args);
+        if (sub !== 'create') throw new UsageError('users takes create, import, disable, enable or delete');
         const { values } = parse(args, {
           tenant: { type: 'string' },
           email: { type: 'string', multiple: true },
@@ -329,8 +393,7 @@ export async function main(argv: string[]): Promise<number> {
         });
         if (!result.ok) {
           const messages: Record<string, string> = {
-            'identifier.email_invalid': 'that is not a valid email address',
-            'identifier.phone_invalid': 'that is not a valid phone number',
+            ...IDENTIFIER_MESSAGES,
             'identifier.taken': 'an identifier already belongs to another account in this tenant',
             'request.invalid': 'give at least one identifier',
           };

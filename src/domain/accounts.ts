@@ -102,6 +102,22 @@ export interface AccountService {
    * AbandonedError as above.
    */
   verifyPassword(tenant: string, accountId: string, password: string, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * An operator's look-up (`vakt users`): the account with this id, or the one this email
+   * address or phone number belongs to, whatever its status; undefined when there is none.
+   */
+  findAccountForOperator(
+    tenant: string,
+    defaultCountry: string,
+    who: string,
+  ): Promise<Result<AccountTable | undefined, 'identifier.email_invalid' | 'identifier.phone_invalid'>>;
+  /**
+   * Disables an account (no login, no tokens, no claims: it is as if unknown) or enables it
+   * again, auditing it. False when there is no such account. Its sessions are the caller's to end.
+   */
+  setAccountStatus(tenant: string, accountId: string, status: 'active' | 'disabled'): Promise<boolean>;
+  /** Deletes an account and all that is its own, auditing it; false when there is none. */
+  deleteAccount(tenant: string, accountId: string): Promise<boolean>;
   /** Replaces an unproved identifier by one just proved with a code. */
   replaceIdentifier(
     tenant: string,
@@ -110,6 +126,8 @@ export interface AccountService {
     replacement: { kind: 'email' | 'phone'; value: string },
   ): Promise<Result<void, 'identifier.taken'>>;
 }
+
+const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function createAccountService(deps: {
   repos: Repositories;
@@ -334,6 +352,21 @@ export function createAccountService(deps: {
         at: clock.now(),
       });
     },
+
+    async findAccountForOperator(tenant, defaultCountry, who) {
+      if (ACCOUNT_ID.test(who)) return ok(await repos.accounts.findAccountById(tenant, who));
+      const identifier = normaliseIdentifier(who, defaultCountry);
+      if (!identifier.ok) return identifier;
+      const { kind, value } = identifier.value;
+      return ok(await repos.accounts.findAccountByIdentifier(tenant, kind, value));
+    },
+
+    async setAccountStatus(tenant, accountId, status) {
+      const type = status === 'active' ? 'account.enabled' : 'account.disabled';
+      return repos.accounts.setAccountStatus(tenant, accountId, status, clock.now(), type);
+    },
+
+    deleteAccount: (tenant, accountId) => repos.accounts.deleteAccount(tenant, accountId, clock.now()),
 
     async replaceIdentifier(tenant, accountId, oldIdentifierId, replacement) {
       const now = clock.now();

@@ -58,9 +58,10 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     const ctx = provider.createContext(request.raw, reply.raw);
     const id = ctx.cookies.get(provider.cookieName('session'), { signed: true });
     const session = id ? await provider.Session.find(id) : undefined;
-    return session?.accountId
-      ? { accountId: session.accountId, sessionId: session.jti, uid: session.uid }
-      : undefined;
+    if (!session?.accountId) return undefined;
+    // A session whose account was deleted or disabled while a login raced its ending is none.
+    if (!(await accounts.findAccountProfile(runtime.slug, session.accountId))) return undefined;
+    return { accountId: session.accountId, sessionId: session.jti, uid: session.uid };
   }
 
   const csrfFor = (uid: string) => secrets.mac('csrf', `account:${uid}`);

@@ -1,5 +1,6 @@
 // Ending an account's sessions outside a logout request: after a password reset (none kept) or
-// a change (the person's own session kept), ASVS 7.4.3. Every other session ends, with every
+// a change (the person's own session kept), ASVS 7.4.3, and when an operator disables or deletes
+// the account (`vakt users`), 7.4.2. Every other session ends, with every
 // grant, code and token that is not the kept session's, and each client of an ended session
 // that registered a back-channel logout URI is sent a logout token by oidc-provider itself, as
 // its own logout does (OpenID Connect Back-Channel Logout 1.0). A client that cannot be reached
@@ -8,7 +9,8 @@ import type { Clock } from '../domain/clock.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import type { TenantRegistry } from './registry.js';
 
-export type EndSessions = (tenant: string, accountId: string, keepSessionId?: string) => Promise<void>;
+/** Answers how many sessions ended. */
+export type EndSessions = (tenant: string, accountId: string, keepSessionId?: string) => Promise<number>;
 
 /** What oidc-provider's Client does but its published types leave out. */
 interface LogoutCapableClient {
@@ -23,7 +25,7 @@ export function createSessionEnder(deps: {
 }): EndSessions {
   return async function endSessions(slug, accountId, keepSessionId) {
     const runtime = await deps.registry.getTenant(slug);
-    if (!runtime) return;
+    if (!runtime) return 0;
     const { provider } = runtime;
     const ids = await deps.models.listSessionIds(slug, accountId, deps.clock.now());
     const sessions = (await Promise.all(ids.map((id) => provider.Session.find(id)))).filter(
@@ -54,5 +56,6 @@ export function createSessionEnder(deps: {
         }),
       );
     await Promise.all(notices);
+    return sessions.length - (kept ? 1 : 0);
   };
 }

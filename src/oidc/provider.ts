@@ -319,6 +319,23 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
  */
 function interactionPolicyFor(tenant: TenantSettings) {
   const policy = interactionPolicy.base();
+  // A session whose account is gone (deleted or disabled, by `vakt users`, while a login raced
+  // the ending of its sessions) is no login: the person logs in again, or prompt=none answers
+  // login_required. oidc-provider would take the session's account id alone for a login.
+  policy
+    .get('login')!
+    .checks.add(
+      new interactionPolicy.Check(
+        'account_gone',
+        'End-User authentication is required',
+        'login_required',
+        (ctx) =>
+          ctx.oidc.session?.accountId && !ctx.oidc.account
+            ? interactionPolicy.Check.REQUEST_PROMPT
+            : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+      ),
+      0,
+    );
   if (tenant.signup) policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0);
   return policy;
 }

@@ -54,6 +54,25 @@ export interface AccountRepository {
     record: { tenant: string; auditType: string },
   ): Promise<void>;
   countAccounts(tenant: string): Promise<number>;
+  /** The account an identifier belongs to, whatever its status (an operator's look-up). */
+  findAccountByIdentifier(tenant: string, kind: string, value: string): Promise<AccountTable | undefined>;
+  /**
+   * Sets the account's status and records the audit event, in one transaction. False when the
+   * tenant has no such account.
+   */
+  setAccountStatus(
+    tenant: string,
+    id: string,
+    status: AccountTable['status'],
+    now: number,
+    auditType: string,
+  ): Promise<boolean>;
+  /**
+   * Deletes the account with its identifiers, password, federated identities and accepted terms
+   * (cascading), and its failure lock, and records the audit event, in one transaction. The
+   * audit trail keeps the account's id. False when the tenant has no such account.
+   */
+  deleteAccount(tenant: string, id: string, now: number): Promise<boolean>;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -281,6 +300,51 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
           .insertInto('audit_events')
           .values({ tenant_slug: record.tenant, account_id: accountId, type: record.auditType, at: now })
           .execute();
+      });
+    },
+    findAccountByIdentifier: (tenant, kind, value) =>
+      db
+        .selectFrom('accounts')
+        .innerJoin('identifiers', 'identifiers.account_id', 'accounts.id')
+        .selectAll('accounts')
+        .where('identifiers.tenant_slug', '=', tenant)
+        .where('identifiers.kind', '=', kind as IdentifierTable['kind'])
+        .where('identifiers.value', '=', value)
+        .executeTakeFirst(),
+    async setAccountStatus(tenant, id, status, now, auditType) {
+      return db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('accounts')
+          .set({ status, updated_at: now })
+          .where('tenant_slug', '=', tenant)
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) return false;
+        await trx
+          .insertInto('audit_events')
+          .values({ tenant_slug: tenant, account_id: id, type: auditType, at: now })
+          .execute();
+        return true;
+      });
+    },
+    async deleteAccount(tenant, id, now) {
+      return db.transaction().execute(async (trx) => {
+        const deleted = await trx
+          .deleteFrom('accounts')
+          .where('tenant_slug', '=', tenant)
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0) return false;
+        await trx
+          .deleteFrom('login_throttles')
+          .where('tenant_slug', '=', tenant)
+          .where('key', '=', `account:${id}`)
+          .execute();
+        await trx
+          .insertInto('audit_events')
+          .values({ tenant_slug: tenant, account_id: id, type: 'account.deleted', at: now })
+          .execute();
+        return true;
       });
     },
     async countAccounts(tenant) {
