@@ -33,6 +33,7 @@ const INTERACTION_ROUTES = [
 
 const OTHER_ROUTES = [
   '/t/acme/account/password',
+  '/t/acme/account/sessions',
   '/t/acme/help',
   '/t/acme/help/%ff',
   `/t/acme/help/${'y'.repeat(500)}`,

@@ -36,6 +36,10 @@ export function renderDemoPage(p: {
             <a id="change-password" href={`/t/demo/account/password?lang=${p.page.locale}`}>
               {t('account.password_title')}
             </a>
+            {' · '}
+            <a id="sessions" href={`/t/demo/account/sessions?lang=${p.page.locale}`}>
+              {t('sessions.title')}
+            </a>
           </p>
           <form method="post" action={`${p.base}logout`}>
             <button type="submit">{t('demo.logout')}</button>

@@ -9,7 +9,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 
-export type KeyPurpose = 'cookies' | 'csrf' | 'encryption' | 'codes' | 'throttle';
+export type KeyPurpose = 'cookies' | 'csrf' | 'encryption' | 'codes' | 'throttle' | 'session-refs';
 
 export interface SecretBox {
   derive(purpose: KeyPurpose): Buffer;

@@ -1,15 +1,20 @@
-// A logged-in person's own page for changing the password, at /t/<tenant>/account/password.
-// Who is logged in comes from the tenant's single sign-on session (oidc-provider's session
-// cookie); the current password is asked again (ASVS 6.2.3). Afterwards the person's verified
-// addresses and numbers are told (ASVS 6.3.7), and, if asked, every other session ends with its
-// grants and refresh tokens (ASVS 7.4.3) while this one stays.
+// A logged-in person's own pages. Who is logged in comes from the tenant's single sign-on
+// session (oidc-provider's session cookie), and each change asks for the current password again.
+// - /t/<tenant>/account/password changes the password (ASVS 6.2.3). Afterwards the person's
+//   verified addresses and numbers are told (ASVS 6.3.7), and, if asked, every other session
+//   ends with its grants and refresh tokens (ASVS 7.4.3) while this one stays.
+// - /t/<tenant>/account/sessions lists where the account is logged in, and logs out one other
+//   browser or all of them (ASVS 7.5.2). A session is named on the page by a keyed hash of its
+//   id, never by the id, which is the value of that browser's session cookie.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../domain/accounts.js';
+import type { Clock } from '../domain/clock.js';
 import { AbandonedError, BusyError, type ErrorCode } from '../domain/errors.js';
 import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { ThrottleKey, ThrottleService } from '../domain/throttle.js';
+import type { EndSessions } from '../oidc/end-sessions.js';
 import type { TenantRegistry, TenantRuntime } from '../oidc/registry.js';
 import {
   buildPageContext,
@@ -17,7 +22,14 @@ import {
   rememberLanguageChoice,
   sendHtml,
 } from '../server/http-context.js';
-import { renderChangePasswordPage, renderPasswordChangedPage } from '../ui/journey-pages.js';
+import type { OidcModelRepository } from '../store/oidc-model-repository.js';
+import {
+  renderChangePasswordPage,
+  renderPasswordChangedPage,
+  renderSessionsPage,
+  type SessionListing,
+  type SessionsNotice,
+} from '../ui/journey-pages.js';
 import { passwordField } from './codes.js';
 import { clientGone, type SendErrorPage, waitText } from './kit.js';
 import type { NewPasswordStep } from './new-password.js';
@@ -31,9 +43,20 @@ export interface AccountPageDeps {
   production: boolean;
   sendErrorPage: SendErrorPage;
   throttle: ThrottleService;
+  endSessions: EndSessions;
+  models: OidcModelRepository;
+  clock: Clock;
 }
 
 type Params = { tenant: string };
+
+/** Why a re-authentication did not pass, as the page shows it. */
+interface Refusal {
+  status: number;
+  error: ErrorCode;
+  errorVars?: Record<string, string>;
+  retryAfter?: number;
+}
 
 export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps): void {
   const { registry, accounts, secrets, sendErrorPage } = deps;
@@ -65,6 +88,66 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
   }
 
   const csrfFor = (uid: string) => secrets.mac('csrf', `account:${uid}`);
+
+  /** The CSRF check of every form here; false once the error page was sent. */
+  function checkCsrf(
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+    runtime: TenantRuntime,
+    uid: string,
+  ): boolean {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    if (
+      isSameOriginPost(request, new URL(runtime.issuer).origin) &&
+      secrets.macEquals('csrf', `account:${uid}`, typeof body.csrf === 'string' ? body.csrf : '')
+    )
+      return true;
+    sendErrorPage(request, reply, 403, 'request.csrf', runtime.settings);
+    return false;
+  }
+
+  /**
+   * Checks the current password typed in `body` before a change; undefined when it is right.
+   * Guessing it from a taken-over session is throttled as guessing at the login page is (ASVS
+   * 6.3.1): per account and per address, the try taken before the check.
+   */
+  async function reauthenticate(
+    request: FastifyRequest,
+    runtime: TenantRuntime,
+    accountId: string,
+    body: Record<string, unknown>,
+    gone: AbortSignal,
+  ): Promise<Refusal | undefined> {
+    const current = typeof body.current_password === 'string' ? body.current_password : '';
+    const keys: ThrottleKey[] = [`id:account/${accountId}`, `ip:${request.ip}`];
+    const wait = await deps.throttle.take(runtime.slug, keys);
+    if (wait) {
+      const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
+      return {
+        status: 429,
+        error: 'account.throttled',
+        errorVars: { wait: waitText(page, wait) },
+        retryAfter: wait,
+      };
+    }
+    let right: boolean;
+    try {
+      right = await accounts.verifyPassword(runtime.slug, accountId, current, gone);
+    } catch (error) {
+      if (error instanceof AbandonedError) {
+        // The client went away while the check waited its turn: it was never made.
+        await deps.throttle.giveBack(runtime.slug, keys);
+        throw error;
+      }
+      if (!(error instanceof BusyError)) throw error;
+      // Too many password checks wait already: none was made, so the try goes back.
+      await deps.throttle.giveBack(runtime.slug, keys);
+      return { status: 503, error: 'server.busy', retryAfter: error.retryAfterSeconds };
+    }
+    if (!right) return { status: 401, error: 'account.wrong_password' };
+    await deps.throttle.giveBack(runtime.slug, [keys[1]!], [keys[0]!]);
+    return undefined;
+  }
 
   function show(
     request: FastifyRequest<{ Params: Params }>,
@@ -100,43 +183,13 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     if (!opened) return reply;
     const { runtime, accountId, uid } = opened;
     const body = (request.body ?? {}) as Record<string, unknown>;
-    if (
-      !isSameOriginPost(request, new URL(runtime.issuer).origin) ||
-      !secrets.macEquals('csrf', `account:${uid}`, typeof body.csrf === 'string' ? body.csrf : '')
-    ) {
-      return sendErrorPage(request, reply, 403, 'request.csrf', runtime.settings);
-    }
-    const current = typeof body.current_password === 'string' ? body.current_password : '';
-    // Guessing the current password from a taken-over session is throttled as guessing at the
-    // login page is (ASVS 6.3.1): per account and per address, the try taken before the check.
-    const keys: ThrottleKey[] = [`id:account/${accountId}`, `ip:${request.ip}`];
-    const wait = await deps.throttle.take(runtime.slug, keys);
-    if (wait) {
-      reply.header('retry-after', String(wait));
-      const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
-      return show(request, reply, runtime, uid, 429, {
-        error: 'account.throttled',
-        errorVars: { wait: waitText(page, wait) },
-      });
-    }
+    if (!checkCsrf(request, reply, runtime, uid)) return reply;
     const gone = clientGone(reply);
-    let right: boolean;
-    try {
-      right = await accounts.verifyPassword(runtime.slug, accountId, current, gone);
-    } catch (error) {
-      if (error instanceof AbandonedError) {
-        // The client went away while the check waited its turn: it was never made.
-        await deps.throttle.giveBack(runtime.slug, keys);
-        throw error;
-      }
-      if (!(error instanceof BusyError)) throw error;
-      // Too many password checks wait already: none was made, so the try goes back.
-      await deps.throttle.giveBack(runtime.slug, keys);
-      reply.header('retry-after', String(error.retryAfterSeconds));
-      return show(request, reply, runtime, uid, 503, { error: 'server.busy' });
+    const refused = await reauthenticate(request, runtime, accountId, body, gone);
+    if (refused) {
+      if (refused.retryAfter) reply.header('retry-after', String(refused.retryAfter));
+      return show(request, reply, runtime, uid, refused.status, refused);
     }
-    if (!right) return show(request, reply, runtime, uid, 401, { error: 'account.wrong_password' });
-    await deps.throttle.giveBack(runtime.slug, [keys[1]!], [keys[0]!]);
     const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
     const changed = await deps.setNewPassword({
       tenant: runtime.settings,
@@ -156,5 +209,85 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
       });
     }
     return sendHtml(reply, 200, renderPasswordChangedPage({ page }));
+  });
+
+  /** Where the account is logged in: this session first, then the newest logins. */
+  async function listSessions(runtime: TenantRuntime, accountId: string, currentId: string) {
+    const ids = await deps.models.listSessionIds(runtime.slug, accountId, deps.clock.now());
+    const found = await Promise.all(ids.map((id) => runtime.provider.Session.find(id)));
+    return found
+      .filter((session) => session?.accountId === accountId)
+      .map((session) => ({
+        id: session!.jti,
+        listing: {
+          ref: secrets.mac('session-refs', session!.jti),
+          current: session!.jti === currentId,
+          loginMs: (session!.loginTs ?? 0) * 1000,
+          apps: Object.keys(session!.authorizations ?? {}).map(
+            (clientId) => runtime.clients.get(clientId)?.name ?? clientId,
+          ),
+        } satisfies SessionListing,
+      }))
+      .sort(
+        (a, b) =>
+          Number(b.listing.current) - Number(a.listing.current) || b.listing.loginMs - a.listing.loginMs,
+      );
+  }
+
+  async function showSessions(
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+    opened: { runtime: TenantRuntime; accountId: string; sessionId: string; uid: string },
+    status: number,
+    extra: Partial<Refusal> & { notice?: SessionsNotice } = {},
+  ) {
+    const { runtime } = opened;
+    const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
+    const sessions = await listSessions(runtime, opened.accountId, opened.sessionId);
+    if (extra.retryAfter) reply.header('retry-after', String(extra.retryAfter));
+    return sendHtml(
+      reply,
+      status,
+      renderSessionsPage({
+        page,
+        action: `/t/${runtime.slug}/account/sessions`,
+        csrf: csrfFor(opened.uid),
+        sessions: sessions.map((s) => s.listing),
+        now: deps.clock.now(),
+        ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
+        ...(extra.notice ? { notice: extra.notice } : {}),
+      }),
+    );
+  }
+
+  app.get<{ Params: Params }>('/t/:tenant/account/sessions', async (request, reply) => {
+    const opened = await open(request, reply);
+    if (!opened) return reply;
+    rememberLanguageChoice(request, reply, deps.production);
+    return showSessions(request, reply, opened, 200);
+  });
+
+  // One form: the current password, and a button per other session (`end` = its ref) or for
+  // all of them (`end` = others). This session is ended by logging out, not here.
+  app.post<{ Params: Params }>('/t/:tenant/account/sessions', async (request, reply) => {
+    const opened = await open(request, reply);
+    if (!opened) return reply;
+    const { runtime, accountId, sessionId, uid } = opened;
+    if (!checkCsrf(request, reply, runtime, uid)) return reply;
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const end = typeof body.end === 'string' ? body.end : '';
+    if (!end) return showSessions(request, reply, opened, 400, { error: 'request.invalid' });
+    const refused = await reauthenticate(request, runtime, accountId, body, clientGone(reply));
+    if (refused) return showSessions(request, reply, opened, refused.status, refused);
+    if (end === 'others') {
+      const ended = await deps.endSessions(runtime.slug, accountId, { keep: sessionId });
+      return showSessions(request, reply, opened, 200, { notice: { ended } });
+    }
+    const chosen = (await listSessions(runtime, accountId, sessionId)).find(
+      (s) => !s.listing.current && secrets.macEquals('session-refs', s.id, end),
+    );
+    // A session that ended meanwhile (or a made-up ref) is no longer there to end.
+    const ended = chosen ? await deps.endSessions(runtime.slug, accountId, { only: chosen.id }) : 0;
+    return showSessions(request, reply, opened, 200, { notice: { ended, one: true } });
   });
 }

@@ -78,7 +78,7 @@ export function createNewPasswordStep(deps: {
       deps.log.error({ err: error, tenant: tenant.slug }, `password ${input.reason} failed`);
       return { ok: false, error: 'password.update_failed', vars: {}, status: 503 };
     }
-    if (input.endOtherSessions) await endSessions(tenant.slug, accountId, input.keepSessionId);
+    if (input.endOtherSessions) await endSessions(tenant.slug, accountId, { keep: input.keepSessionId });
     await Promise.all(
       identifiers
         .filter((i) => i.value !== input.provedWith)

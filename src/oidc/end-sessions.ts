@@ -9,8 +9,15 @@ import type { Clock } from '../domain/clock.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import type { TenantRegistry } from './registry.js';
 
-/** Answers how many sessions ended. */
-export type EndSessions = (tenant: string, accountId: string, keepSessionId?: string) => Promise<number>;
+/**
+ * Ends the account's sessions but `keep`, or only the session `only` (the person's choice on the
+ * sessions page); answers how many ended.
+ */
+export type EndSessions = (
+  tenant: string,
+  accountId: string,
+  which?: { keep?: string | undefined; only?: string },
+) => Promise<number>;
 
 /** What oidc-provider's Client does but its published types leave out. */
 interface LogoutCapableClient {
@@ -23,23 +30,37 @@ export function createSessionEnder(deps: {
   models: OidcModelRepository;
   clock: Clock;
 }): EndSessions {
-  return async function endSessions(slug, accountId, keepSessionId) {
+  return async function endSessions(slug, accountId, which = {}) {
     const runtime = await deps.registry.getTenant(slug);
     if (!runtime) return 0;
     const { provider } = runtime;
-    const ids = await deps.models.listSessionIds(slug, accountId, deps.clock.now());
-    const sessions = (await Promise.all(ids.map((id) => provider.Session.find(id)))).filter(
-      (session) => session !== undefined,
+    const ids = which.only
+      ? [which.only]
+      : await deps.models.listSessionIds(slug, accountId, deps.clock.now());
+    const found = await Promise.all(ids.map((id) => provider.Session.find(id)));
+    const sessions = found.filter(
+      (session): session is NonNullable<typeof session> =>
+        session !== undefined && session.accountId === accountId,
     );
-    const kept = sessions.find((session) => session.jti === keepSessionId);
-    await deps.models.revokeAccount(
-      slug,
-      accountId,
-      kept && {
-        sessionId: kept.jti,
-        grantIds: Object.values(kept.authorizations ?? {}).flatMap((a) => (a.grantId ? [a.grantId] : [])),
-      },
-    );
+    const grantsOf = (session: (typeof sessions)[number]) =>
+      Object.values(session.authorizations ?? {}).flatMap((a) => (a.grantId ? [a.grantId] : []));
+    const kept = sessions.find((session) => session.jti === which.keep);
+    if (which.only) {
+      // One session: it, its grants, and the codes and tokens issued under them.
+      for (const session of sessions) {
+        await deps.models.destroyModel(slug, 'Session', session.jti);
+        for (const grantId of grantsOf(session)) {
+          await deps.models.destroyModel(slug, 'Grant', grantId);
+          await deps.models.revokeModelsByGrantId(slug, grantId);
+        }
+      }
+    } else {
+      await deps.models.revokeAccount(
+        slug,
+        accountId,
+        kept && { sessionId: kept.jti, grantIds: grantsOf(kept) },
+      );
+    }
     const notices = sessions
       .filter((session) => session !== kept)
       .flatMap((session) =>

@@ -176,14 +176,18 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
     registerInteractionRoutes(pages, { kit, accounts: deps.accounts, codeJourneys });
     registerHelpRoutes(pages, { registry, sendErrorPage });
+    const endSessions = createSessionEnder({ registry, models: deps.oidcModels, clock: deps.clock });
     const setNewPassword = createNewPasswordStep({
       accounts: deps.accounts,
       delivery: deps.delivery,
-      endSessions: createSessionEnder({ registry, models: deps.oidcModels, clock: deps.clock }),
+      endSessions,
       log: logger,
     });
     registerAccountPages(pages, {
       registry,
+      endSessions,
+      models: deps.oidcModels,
+      clock: deps.clock,
       accounts: deps.accounts,
       hasher: deps.hasher,
       secrets: deps.secrets,

@@ -75,6 +75,20 @@ const NewPasswordField: FC<{
 );
 
 /** "Log out on all other devices and apps" after a new password (ASVS 7.4.3). */
+/** The password asked again before a change on the account pages. */
+const CurrentPasswordField: FC<{ page: PageContext }> = ({ page }) => (
+  <>
+    <label for="current_password">{page.t('account.current_password')}</label>
+    <input
+      id="current_password"
+      name="current_password"
+      type="password"
+      autocomplete="current-password"
+      required
+    />
+  </>
+);
+
 const EndSessions: FC<{ page: PageContext; checked: boolean }> = ({ page, checked }) => (
   <div class="check">
     <input id="end-sessions" name="end_sessions" type="checkbox" value="on" checked={checked} />
@@ -376,14 +390,7 @@ export function renderChangePasswordPage(p: ChangePasswordProps): string {
       <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
       <form method="post" action={p.action} novalidate>
         <Csrf value={p.csrf} />
-        <label for="current_password">{t('account.current_password')}</label>
-        <input
-          id="current_password"
-          name="current_password"
-          type="password"
-          autocomplete="current-password"
-          required
-        />
+        <CurrentPasswordField page={p.page} />
         <NewPasswordField
           page={p.page}
           label="recovery.password_label"
@@ -404,6 +411,100 @@ export function renderPasswordChangedPage(p: { page: PageContext }): string {
     <Layout page={p.page} title={t('account.changed_title')}>
       <h1>{t('account.changed_title')}</h1>
       <p role="status">{t('account.changed_lead')}</p>
+    </Layout>,
+  );
+}
+
+/** A session on the sessions page: `ref` names it in the form (a keyed hash, not its id). */
+export interface SessionListing {
+  ref: string;
+  current: boolean;
+  loginMs: number;
+  /** The names of the clients it signed in to. */
+  apps: string[];
+}
+
+/** What the last POST did: `ended` sessions; `one` when one was chosen. */
+export interface SessionsNotice {
+  ended: number;
+  one?: boolean;
+}
+
+export interface SessionsPageProps extends FormError {
+  page: PageContext;
+  action: string;
+  csrf: string;
+  sessions: SessionListing[];
+  now: number;
+  notice?: SessionsNotice;
+}
+
+/** "5 minutes ago", "for 3 døgn siden", "nu": how long ago, in the page's language. */
+function ago(locale: string, thenMs: number, nowMs: number): string {
+  const seconds = Math.max(0, Math.round((nowMs - thenMs) / 1000));
+  const format = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  if (seconds < 60) return format.format(0, 'second');
+  if (seconds < 3600) return format.format(-Math.floor(seconds / 60), 'minute');
+  if (seconds < 86_400) return format.format(-Math.floor(seconds / 3600), 'hour');
+  return format.format(-Math.floor(seconds / 86_400), 'day');
+}
+
+function noticeText(page: PageContext, notice: SessionsNotice): string {
+  if (notice.one) return page.t(notice.ended > 0 ? 'sessions.ended_one' : 'sessions.already_ended');
+  if (notice.ended === 0) return page.t('sessions.none_other');
+  if (notice.ended === 1) return page.t('sessions.ended_one');
+  return page.t('sessions.ended_many', { n: String(notice.ended) });
+}
+
+export function renderSessionsPage(p: SessionsPageProps): string {
+  const { t, locale } = p.page;
+  const others = p.sessions.filter((s) => !s.current).length;
+  const list = new Intl.ListFormat(locale, { type: 'conjunction' });
+  return renderDocument(
+    <Layout page={p.page} title={t('sessions.title')}>
+      <h1>{t('sessions.title')}</h1>
+      <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
+      {p.notice ? <p role="status">{noticeText(p.page, p.notice)}</p> : null}
+      <p>{t('sessions.lead')}</p>
+      <form method="post" action={p.action} novalidate>
+        <Csrf value={p.csrf} />
+        {others > 0 ? (
+          <>
+            <p>{t('sessions.password_hint')}</p>
+            <CurrentPasswordField page={p.page} />
+          </>
+        ) : null}
+        <ul class="sessions">
+          {p.sessions.map((s) => (
+            <li>
+              <strong>{t(s.current ? 'sessions.this_browser' : 'sessions.other_browser')}</strong>
+              <br />
+              {t('sessions.logged_in', { when: ago(locale, s.loginMs, p.now) })}
+              {s.apps.length > 0 ? (
+                <>
+                  <br />
+                  {t('sessions.apps', { apps: list.format(s.apps) })}
+                </>
+              ) : null}
+              <br />
+              {s.current ? (
+                t('sessions.this_one_hint')
+              ) : (
+                <button type="submit" name="end" value={s.ref}>
+                  {t('sessions.end_one')}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+        {others > 0 ? (
+          <button type="submit" name="end" value="others">
+            {t('sessions.end_others')}
+          </button>
+        ) : (
+          <p>{t('sessions.none_other')}</p>
+        )}
+      </form>
     </Layout>,
   );
 }

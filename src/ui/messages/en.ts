@@ -185,6 +185,21 @@ export const en = {
   'account.wrong_password': 'Your current password is not right. Check it and try again.',
   'account.throttled':
     'Too many wrong passwords. For your security, wait {wait} before you try again, or log out and choose "Forgot your password?".',
+  'sessions.title': 'Where you are logged in',
+  'sessions.lead':
+    'These browsers and apps are logged in to your account. If you do not recognise one, log it out and change your password.',
+  'sessions.this_browser': 'This browser',
+  'sessions.other_browser': 'Another browser or app',
+  'sessions.logged_in': 'Logged in {when}',
+  'sessions.apps': 'Used for: {apps}',
+  'sessions.password_hint': 'To log out a browser, enter your password first.',
+  'sessions.end_one': 'Log out',
+  'sessions.end_others': 'Log out everywhere else',
+  'sessions.none_other': 'You are not logged in anywhere else.',
+  'sessions.ended_one': 'That browser is logged out.',
+  'sessions.ended_many': '{n} browsers and apps are logged out.',
+  'sessions.already_ended': 'That browser was already logged out.',
+  'sessions.this_one_hint': 'To log out here, use "Log out" in the service you use.',
   'demo.title': 'vakt demo',
   'demo.lead':
     'Two demo services share one login. Log in to one, then open the other: you are already logged in.',

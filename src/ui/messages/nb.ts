@@ -187,6 +187,21 @@ export const nb: Record<MessageKey, string> = {
   'account.wrong_password': 'Det nåværende passordet er ikke riktig. Sjekk det og prøv igjen.',
   'account.throttled':
     'For mange feil passord. Av sikkerhetshensyn må du vente {wait} før du prøver igjen, eller logge ut og velge «Glemt passordet?».',
+  'sessions.title': 'Her er du logget inn',
+  'sessions.lead':
+    'Disse nettleserne og appene er logget inn på kontoen din. Kjenner du ikke igjen en av dem, logg den ut og bytt passord.',
+  'sessions.this_browser': 'Denne nettleseren',
+  'sessions.other_browser': 'En annen nettleser eller app',
+  'sessions.logged_in': 'Logget inn {when}',
+  'sessions.apps': 'Brukt til: {apps}',
+  'sessions.password_hint': 'Skriv inn passordet ditt før du logger ut en nettleser.',
+  'sessions.end_one': 'Logg ut',
+  'sessions.end_others': 'Logg ut alle andre steder',
+  'sessions.none_other': 'Du er ikke logget inn noe annet sted.',
+  'sessions.ended_one': 'Den nettleseren er logget ut.',
+  'sessions.ended_many': '{n} nettlesere og apper er logget ut.',
+  'sessions.already_ended': 'Den nettleseren var allerede logget ut.',
+  'sessions.this_one_hint': 'For å logge ut her, bruk «Logg ut» i tjenesten du bruker.',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'To demotjenester deler én innlogging. Logg inn på den ene, og åpne så den andre: du er allerede innlogget.',

@@ -191,6 +191,21 @@ export const sv: Record<MessageKey, string> = {
   'account.wrong_password': 'Ditt nuvarande lösenord stämmer inte. Kontrollera det och försök igen.',
   'account.throttled':
     'För många felaktiga lösenord. Av säkerhetsskäl måste du vänta {wait} innan du försöker igen, eller logga ut och välja ”Glömt lösenordet?”.',
+  'sessions.title': 'Här är du inloggad',
+  'sessions.lead':
+    'De här webbläsarna och apparna är inloggade på ditt konto. Om du inte känner igen någon av dem, logga ut den och byt lösenord.',
+  'sessions.this_browser': 'Den här webbläsaren',
+  'sessions.other_browser': 'En annan webbläsare eller app',
+  'sessions.logged_in': 'Inloggad {when}',
+  'sessions.apps': 'Används för: {apps}',
+  'sessions.password_hint': 'Ange ditt lösenord innan du loggar ut en webbläsare.',
+  'sessions.end_one': 'Logga ut',
+  'sessions.end_others': 'Logga ut överallt annars',
+  'sessions.none_other': 'Du är inte inloggad någon annanstans.',
+  'sessions.ended_one': 'Den webbläsaren är utloggad.',
+  'sessions.ended_many': '{n} webbläsare och appar är utloggade.',
+  'sessions.already_ended': 'Den webbläsaren var redan utloggad.',
+  'sessions.this_one_hint': 'Logga ut här med ”Logga ut” i tjänsten du använder.',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'Två demotjänster delar en inloggning. Logga in på den ena och öppna sedan den andra: du är redan inloggad.',
