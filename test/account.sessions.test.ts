@@ -1,7 +1,8 @@
 // Where a person is logged in, and logging out the others: /t/<tenant>/account/sessions over
 // HTTP against a real vakt on SQLite and PostgreSQL, with openid-client for the tokens each
 // browser's client holds and a relying party's back-channel logout endpoint.
-// Cites: ASVS 7.5.2 (list and end active sessions, after authenticating again), ASVS 6.3.1
+// Cites: ASVS 7.5.2 (list and end active sessions, after authenticating again), ASVS 10.4.9
+// (a person revokes an app's refresh tokens on the authorization server's pages), ASVS 6.3.1
 // (guesses at the password throttled), ASVS 7.2.3 (a session id is never shown: the page names
 // sessions by a keyed hash), back-channel logout (a logout token for each ended session).
 import assert from 'node:assert/strict';
@@ -38,6 +39,7 @@ for (const kind of databaseKinds) {
         ['three@example.com', { password }],
         ['alone@example.com', { password }],
         ['checked@example.com', { password }],
+        ['offline@example.com', { password }],
       ]);
       config = await discoverClient(running.issuer, 'web');
     });
@@ -47,11 +49,12 @@ for (const kind of databaseKinds) {
     });
 
     /** A browser of its own, signed in to the web client with offline access. */
-    async function browser(email: string) {
+    async function browser(email: string, scope = 'openid offline_access') {
       const agent = new UserAgent({ 'accept-language': 'en' });
-      const sent = await authorizationRequest(config, { scope: 'openid offline_access', prompt: 'consent' });
+      const sent = await authorizationRequest(config, { scope, prompt: 'consent' });
       const { callback } = await logInThroughPage(agent, sent.url.href, { identifier: email, password });
-      return { agent, tokens: await redeemCode(config, callback, sent) };
+      const tokens = await redeemCode(config, callback, sent);
+      return { agent, tokens, refreshToken: tokens.refresh_token };
     }
     type Browser = Awaited<ReturnType<typeof browser>>;
 
@@ -59,11 +62,15 @@ for (const kind of databaseKinds) {
       const back = await expectSilentRedirect(b.agent, authorizationUrl(running.issuer, { prompt: 'none' }));
       return back.searchParams.has('code');
     }
-    const refreshes = (b: Browser) =>
-      oidc.refreshTokenGrant(config, b.tokens.refresh_token!).then(
-        () => true,
-        () => false,
-      );
+    /** Whether `b`'s client can still refresh; it keeps the rotated token for the next time. */
+    async function refreshes(b: Browser): Promise<boolean> {
+      try {
+        b.refreshToken = (await oidc.refreshTokenGrant(config, b.refreshToken!)).refresh_token;
+        return true;
+      } catch {
+        return false;
+      }
+    }
 
     /** The refs of the page's "Log out" buttons, in page order. */
     const logoutButtons = (html: string) =>
@@ -149,18 +156,69 @@ for (const kind of databaseKinds) {
       const here = await browser('alone@example.com');
       const others = [await browser('alone@example.com'), await browser('alone@example.com')];
       const shown = await here.agent.request(page());
-      assert.equal(logoutButtons(shown.body).at(-1), 'others');
+      assert.ok(logoutButtons(shown.body).includes('others'));
       const done = await submit(here, shown, { end: 'others', current_password: password });
       assert.equal(done.status, 200);
       assert.match(done.body, /2 browsers and apps are logged out\./);
       assert.match(done.body, /You are not logged in anywhere else\./);
-      assert.deepEqual(logoutButtons(done.body), [], 'no other session left to log out');
+      assert.deepEqual(
+        logoutButtons(done.body).filter((ref) => !ref.startsWith('app:')),
+        [],
+        'no other session left to log out',
+      );
       for (const other of others) {
         assert.equal(await loggedIn(other), false);
         assert.equal(await refreshes(other), false);
       }
       assert.equal(await loggedIn(here), true);
       assert.equal(await refreshes(here), true);
+    });
+
+    /** RP-initiated logout of `b`'s session, confirmed on vakt's page. */
+    async function logOut(b: Browser) {
+      const url = oidc.buildEndSessionUrl(config, { id_token_hint: b.tokens.id_token! });
+      const confirm = await b.agent.follow(url.href, running.url);
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(confirm.body)?.[1];
+      const action = /action="([^"]+)"/.exec(confirm.body)?.[1];
+      assert.ok(xsrf && action, 'the logout confirmation form');
+      await b.agent.follow(new URL(action, running.url).href, running.url, { form: { xsrf, logout: 'yes' } });
+      assert.equal(await loggedIn(b), false, 'logged out');
+    }
+
+    test('ASVS 10.4.9: an app whose refresh token outlives its logout is listed, and removing its access ends it', async () => {
+      const here = await browser('offline@example.com', 'openid');
+      const app = await browser('offline@example.com');
+      await logOut(app);
+      assert.equal(
+        await refreshes(app),
+        true,
+        'offline access outlives the logout, as OpenID Connect intends',
+      );
+
+      const shown = await here.agent.request(page());
+      assert.match(shown.body, /<h2>Apps that stay logged in<\/h2>/);
+      assert.match(shown.body, /<strong>Acme Web<\/strong><br\/?>Access given now/);
+      const [ref] = logoutButtons(shown.body);
+      assert.ok(ref?.startsWith('app:'), 'no other session, one app');
+
+      const wrong = await submit(here, shown, { end: ref!, current_password: 'not it' });
+      assert.equal(wrong.status, 401);
+      assert.equal(await refreshes(app), true, 'nothing removed without the password');
+      const removed = await submit(here, await here.agent.request(page()), {
+        end: ref!,
+        current_password: password,
+      });
+      assert.equal(removed.status, 200);
+      assert.match(removed.body, /Acme Web no longer has access\./);
+      assert.doesNotMatch(removed.body, /Apps that stay logged in/);
+      assert.equal(await refreshes(app), false, 'its refresh token ended');
+      assert.equal(await loggedIn(here), true, 'this session is untouched');
+
+      const again = await submit(here, await here.agent.request(page()), {
+        end: ref!,
+        current_password: password,
+      });
+      assert.match(again.body, /That app had no access any more\./);
     });
 
     test('bad input: no CSRF token is 403, no button is 400, and neither ends anything', async () => {

@@ -4,8 +4,10 @@
 //   verified addresses and numbers are told (ASVS 6.3.7), and, if asked, every other session
 //   ends with its grants and refresh tokens (ASVS 7.4.3) while this one stays.
 // - /t/<tenant>/account/sessions lists where the account is logged in, and logs out one other
-//   browser or all of them (ASVS 7.5.2). A session is named on the page by a keyed hash of its
-//   id, never by the id, which is the value of that browser's session cookie.
+//   browser or all of them (ASVS 7.5.2). It also lists the apps holding a refresh token, which
+//   outlives a logout (offline access), and removes an app's access (ASVS 10.4.9). A session or
+//   grant is named on the page by a keyed hash of its id, never by the id: a session's id is the
+//   value of that browser's session cookie.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
@@ -24,6 +26,7 @@ import {
 } from '../server/http-context.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import {
+  type AppListing,
   renderChangePasswordPage,
   renderPasswordChangedPage,
   renderSessionsPage,
@@ -234,6 +237,19 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
       );
   }
 
+  /** The apps holding a refresh token of the account: each names its grant by a keyed hash. */
+  async function listApps(runtime: TenantRuntime, accountId: string) {
+    const grants = await deps.models.listRefreshGrants(runtime.slug, accountId, deps.clock.now());
+    return grants.map((grant) => ({
+      grantId: grant.grantId,
+      listing: {
+        ref: `app:${secrets.mac('session-refs', `grant:${grant.grantId}`)}`,
+        name: runtime.clients.get(grant.clientId)?.name ?? grant.clientId,
+        sinceMs: grant.since * 1000,
+      } satisfies AppListing,
+    }));
+  }
+
   async function showSessions(
     request: FastifyRequest<{ Params: Params }>,
     reply: FastifyReply,
@@ -253,6 +269,7 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
         action: `/t/${runtime.slug}/account/sessions`,
         csrf: csrfFor(opened.uid),
         sessions: sessions.map((s) => s.listing),
+        apps: (await listApps(runtime, opened.accountId)).map((a) => a.listing),
         now: deps.clock.now(),
         ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
         ...(extra.notice ? { notice: extra.notice } : {}),
@@ -279,6 +296,17 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     if (!end) return showSessions(request, reply, opened, 400, { error: 'request.invalid' });
     const refused = await reauthenticate(request, runtime, accountId, body, clientGone(reply));
     if (refused) return showSessions(request, reply, opened, refused.status, refused);
+    if (end.startsWith('app:')) {
+      // Removing an app's access revokes its grant: the refresh token, and every token under it.
+      const chosen = (await listApps(runtime, accountId)).find((a) =>
+        secrets.macEquals('session-refs', `grant:${a.grantId}`, end.slice('app:'.length)),
+      );
+      if (chosen) {
+        await deps.models.destroyModel(runtime.slug, 'Grant', chosen.grantId);
+        await deps.models.revokeModelsByGrantId(runtime.slug, chosen.grantId);
+      }
+      return showSessions(request, reply, opened, 200, { notice: { removed: chosen?.listing.name } });
+    }
     if (end === 'others') {
       const ended = await deps.endSessions(runtime.slug, accountId, { keep: sessionId });
       return showSessions(request, reply, opened, 200, { notice: { ended } });

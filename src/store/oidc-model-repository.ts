@@ -26,12 +26,23 @@ export interface OidcModelRepository {
   /** The ids of the account's live sessions in a tenant. */
   listSessionIds(tenant: string, accountId: string, now: number): Promise<string[]>;
   /**
+   * The grants under which the account holds a live, unused refresh token: one entry a grant,
+   * with its client and when its first refresh token was issued (epoch seconds).
+   */
+  listRefreshGrants(tenant: string, accountId: string, now: number): Promise<RefreshGrant[]>;
+  /**
    * Ends everything an account holds in a tenant: sessions, grants, codes and tokens (not
    * interactions, so a journey in progress can still finish), except the session to keep and
    * its grants with their codes and tokens. Returns how many rows went.
    */
   revokeAccount(tenant: string, accountId: string, keep?: KeptSession): Promise<number>;
   deleteExpiredModels(now: number): Promise<number>;
+}
+
+export interface RefreshGrant {
+  grantId: string;
+  clientId: string;
+  since: number;
 }
 
 /** A session that stays, with the grants (and so the codes and tokens) that belong to it. */
@@ -116,6 +127,28 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
         .where('payload', 'like', ofAccount(accountId))
         .execute();
       return rows.map((row) => row.id);
+    },
+    async listRefreshGrants(tenant, accountId, now) {
+      if (!isAccountId(accountId)) return [];
+      const rows = await live(tenant, 'RefreshToken', now)
+        .where('payload', 'like', ofAccount(accountId))
+        .where('consumed_at', 'is', null)
+        .execute();
+      const grants = new Map<string, RefreshGrant>();
+      for (const row of rows) {
+        const token = JSON.parse(row.payload) as {
+          grantId?: string;
+          clientId?: string;
+          iiat?: number;
+          iat?: number;
+        };
+        if (!token.grantId || !token.clientId) continue;
+        const since = token.iiat ?? token.iat ?? 0;
+        const seen = grants.get(token.grantId);
+        if (!seen || since < seen.since)
+          grants.set(token.grantId, { grantId: token.grantId, clientId: token.clientId, since });
+      }
+      return [...grants.values()].sort((a, b) => b.since - a.since);
     },
     async revokeAccount(tenant, accountId, keep) {
       if (!isAccountId(accountId)) return 0;

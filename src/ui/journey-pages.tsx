@@ -424,17 +424,25 @@ export interface SessionListing {
   apps: string[];
 }
 
-/** What the last POST did: `ended` sessions; `one` when one was chosen. */
-export interface SessionsNotice {
-  ended: number;
-  one?: boolean;
+/** An app holding a refresh token (offline access): `ref` names its grant in the form. */
+export interface AppListing {
+  ref: string;
+  name: string;
+  sinceMs: number;
 }
+
+/**
+ * What the last POST did: `ended` sessions, `one` when one was chosen; or the app whose access
+ * was removed (undefined when it had none any more).
+ */
+export type SessionsNotice = { ended: number; one?: boolean } | { removed: string | undefined };
 
 export interface SessionsPageProps extends FormError {
   page: PageContext;
   action: string;
   csrf: string;
   sessions: SessionListing[];
+  apps: AppListing[];
   now: number;
   notice?: SessionsNotice;
 }
@@ -450,6 +458,10 @@ function ago(locale: string, thenMs: number, nowMs: number): string {
 }
 
 function noticeText(page: PageContext, notice: SessionsNotice): string {
+  if ('removed' in notice)
+    return notice.removed
+      ? page.t('sessions.app_removed', { app: notice.removed })
+      : page.t('sessions.app_already_removed');
   if (notice.one) return page.t(notice.ended > 0 ? 'sessions.ended_one' : 'sessions.already_ended');
   if (notice.ended === 0) return page.t('sessions.none_other');
   if (notice.ended === 1) return page.t('sessions.ended_one');
@@ -468,7 +480,7 @@ export function renderSessionsPage(p: SessionsPageProps): string {
       <p>{t('sessions.lead')}</p>
       <form method="post" action={p.action} novalidate>
         <Csrf value={p.csrf} />
-        {others > 0 ? (
+        {others > 0 || p.apps.length > 0 ? (
           <>
             <p>{t('sessions.password_hint')}</p>
             <CurrentPasswordField page={p.page} />
@@ -504,6 +516,25 @@ export function renderSessionsPage(p: SessionsPageProps): string {
         ) : (
           <p>{t('sessions.none_other')}</p>
         )}
+        {p.apps.length > 0 ? (
+          <>
+            <h2>{t('sessions.apps_title')}</h2>
+            <p>{t('sessions.apps_lead')}</p>
+            <ul class="sessions">
+              {p.apps.map((app) => (
+                <li>
+                  <strong>{app.name}</strong>
+                  <br />
+                  {t('sessions.app_since', { when: ago(locale, app.sinceMs, p.now) })}
+                  <br />
+                  <button type="submit" name="end" value={app.ref}>
+                    {t('sessions.app_remove')}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : null}
       </form>
     </Layout>,
   );

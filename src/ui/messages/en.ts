@@ -192,7 +192,7 @@ export const en = {
   'sessions.other_browser': 'Another browser or app',
   'sessions.logged_in': 'Logged in {when}',
   'sessions.apps': 'Used for: {apps}',
-  'sessions.password_hint': 'To log out a browser, enter your password first.',
+  'sessions.password_hint': "Enter your password first to log out a browser or remove an app's access.",
   'sessions.end_one': 'Log out',
   'sessions.end_others': 'Log out everywhere else',
   'sessions.none_other': 'You are not logged in anywhere else.',
@@ -200,6 +200,13 @@ export const en = {
   'sessions.ended_many': '{n} browsers and apps are logged out.',
   'sessions.already_ended': 'That browser was already logged out.',
   'sessions.this_one_hint': 'To log out here, use "Log out" in the service you use.',
+  'sessions.apps_title': 'Apps that stay logged in',
+  'sessions.apps_lead':
+    'These apps may go on using your account, even after you log out, until you remove their access.',
+  'sessions.app_since': 'Access given {when}',
+  'sessions.app_remove': 'Remove access',
+  'sessions.app_removed': '{app} no longer has access.',
+  'sessions.app_already_removed': 'That app had no access any more.',
   'demo.title': 'vakt demo',
   'demo.lead':
     'Two demo services share one login. Log in to one, then open the other: you are already logged in.',

@@ -194,7 +194,8 @@ export const nb: Record<MessageKey, string> = {
   'sessions.other_browser': 'En annen nettleser eller app',
   'sessions.logged_in': 'Logget inn {when}',
   'sessions.apps': 'Brukt til: {apps}',
-  'sessions.password_hint': 'Skriv inn passordet ditt før du logger ut en nettleser.',
+  'sessions.password_hint':
+    'Skriv inn passordet ditt før du logger ut en nettleser eller fjerner tilgangen til en app.',
   'sessions.end_one': 'Logg ut',
   'sessions.end_others': 'Logg ut alle andre steder',
   'sessions.none_other': 'Du er ikke logget inn noe annet sted.',
@@ -202,6 +203,13 @@ export const nb: Record<MessageKey, string> = {
   'sessions.ended_many': '{n} nettlesere og apper er logget ut.',
   'sessions.already_ended': 'Den nettleseren var allerede logget ut.',
   'sessions.this_one_hint': 'For å logge ut her, bruk «Logg ut» i tjenesten du bruker.',
+  'sessions.apps_title': 'Apper som forblir innlogget',
+  'sessions.apps_lead':
+    'Disse appene kan fortsette å bruke kontoen din, også etter at du logger ut, til du fjerner tilgangen deres.',
+  'sessions.app_since': 'Tilgang gitt {when}',
+  'sessions.app_remove': 'Fjern tilgang',
+  'sessions.app_removed': '{app} har ikke lenger tilgang.',
+  'sessions.app_already_removed': 'Den appen hadde ikke tilgang lenger.',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'To demotjenester deler én innlogging. Logg inn på den ene, og åpne så den andre: du er allerede innlogget.',

@@ -198,7 +198,8 @@ export const sv: Record<MessageKey, string> = {
   'sessions.other_browser': 'En annan webbläsare eller app',
   'sessions.logged_in': 'Inloggad {when}',
   'sessions.apps': 'Används för: {apps}',
-  'sessions.password_hint': 'Ange ditt lösenord innan du loggar ut en webbläsare.',
+  'sessions.password_hint':
+    'Ange ditt lösenord innan du loggar ut en webbläsare eller tar bort åtkomsten för en app.',
   'sessions.end_one': 'Logga ut',
   'sessions.end_others': 'Logga ut överallt annars',
   'sessions.none_other': 'Du är inte inloggad någon annanstans.',
@@ -206,6 +207,13 @@ export const sv: Record<MessageKey, string> = {
   'sessions.ended_many': '{n} webbläsare och appar är utloggade.',
   'sessions.already_ended': 'Den webbläsaren var redan utloggad.',
   'sessions.this_one_hint': 'Logga ut här med ”Logga ut” i tjänsten du använder.',
+  'sessions.apps_title': 'Appar som förblir inloggade',
+  'sessions.apps_lead':
+    'De här apparna kan fortsätta använda ditt konto, även efter att du loggat ut, tills du tar bort deras åtkomst.',
+  'sessions.app_since': 'Åtkomst given {when}',
+  'sessions.app_remove': 'Ta bort åtkomst',
+  'sessions.app_removed': '{app} har inte längre åtkomst.',
+  'sessions.app_already_removed': 'Den appen hade inte längre åtkomst.',
   'demo.title': 'vakt-demo',
   'demo.lead':
     'Två demotjänster delar en inloggning. Logga in på den ena och öppna sedan den andra: du är redan inloggad.',
