@@ -480,6 +480,10 @@ export function renderSessionsPage(p: SessionsPageProps): string {
       <p>{t('sessions.lead')}</p>
       <form method="post" action={p.action} novalidate>
         <Csrf value={p.csrf} />
+        {/* Enter in the password field would press the first button, one session's "Log out":
+            a disabled first button makes Enter do nothing (HTML's implicit submission), so the
+            person chooses what ends. */}
+        <button type="submit" disabled hidden />
         {others > 0 || p.apps.length > 0 ? (
           <>
             <p>{t('sessions.password_hint')}</p>

@@ -1,0 +1,82 @@
+// The sessions page in a real browser (Chromium) against a real vakt with the development demo:
+// reached from demo app A by its link, it lists the browser signed in to demo app B; Enter in
+// the password field logs nothing out (the person chooses with a button); the "Log out" button
+// of the other browser, with the password, ends that browser's single sign-on.
+// Cites: ASVS 7.5.2 (list and end sessions after authenticating again), keyboard use.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { demoRelyingParties } from '../src/demo/relying-party.js';
+import { DEMO_EMAIL, DEMO_PASSWORD, seedDemo } from '../src/demo/seed.js';
+import { browserSkip, launchChromium } from './helpers/browser.js';
+import { databaseKinds } from './helpers/databases.js';
+import { type RunningVakt, startVakt } from './helpers/vakt.js';
+
+for (const kind of databaseKinds) {
+  describe(`the sessions page in Chromium on ${kind.name}`, {
+    skip: browserSkip ?? kind.skip,
+    timeout: 60_000,
+  }, () => {
+    let running: RunningVakt;
+    let browser: Browser;
+    const contexts: BrowserContext[] = [];
+
+    before(async () => {
+      browser = await launchChromium();
+      running = await startVakt(kind, { plugins: [demoRelyingParties], config: { tenants: [] } });
+      await seedDemo(running.vakt, running.url);
+    });
+    after(async () => {
+      for (const context of contexts) await context.close().catch(() => {});
+      await browser?.close();
+      await running?.stop();
+    });
+
+    /** A browser of its own, logged in to demo app `app` (a or b) on the hosted page, in English. */
+    async function loggedIn(app: 'a' | 'b'): Promise<Page> {
+      const context = await browser.newContext({ baseURL: running.url, locale: 'en-GB' });
+      context.setDefaultTimeout(10_000);
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(`/demo/${app}/?lang=en`);
+      await page.click('#login');
+      await page.getByLabel('Email address or mobile number').fill(DEMO_EMAIL);
+      await page.getByLabel('Password', { exact: true }).fill(DEMO_PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForSelector('#signed-in');
+      return page;
+    }
+
+    /** Whether demo app `app` in `page`'s browser still gets a login without the login page. */
+    async function singleSignOn(page: Page, app: 'a' | 'b'): Promise<boolean> {
+      await page.goto(`/demo/${app}/login`);
+      await page.waitForLoadState('load');
+      return (await page.locator('#signed-in').count()) === 1;
+    }
+
+    test('ASVS 7.5.2: Enter posts nothing; the other browser\'s "Log out" with the password ends it', async () => {
+      const other = await loggedIn('b');
+      const here = await loggedIn('a');
+      await here.click('#sessions');
+      await here.waitForSelector('h1:text("Where you are logged in")');
+      assert.equal(await here.getByText('Another browser or app').count(), 1);
+      assert.equal(await here.getByText('Used for: Butikken (demo app B)').count(), 1);
+
+      // Every form POST from this page, in order: a submission by Enter would be the first.
+      const posts: string[] = [];
+      here.on('request', (request) => {
+        if (request.method() === 'POST') posts.push(request.postData() ?? '');
+      });
+      const password = here.getByLabel('Current password');
+      await password.fill(DEMO_PASSWORD);
+      await password.press('Enter');
+      await here.getByRole('button', { name: 'Log out', exact: true }).click();
+      await here.waitForSelector('[role=status]');
+      assert.equal(await here.locator('[role=status]').textContent(), 'That browser is logged out.');
+      assert.equal(await here.getByText('You are not logged in anywhere else.').count(), 1);
+      assert.equal(posts.length, 1, `only the button posted, Enter nothing: ${posts.join(' | ')}`);
+      assert.match(posts[0]!, /(^|&)end=[^&]+/);
+      assert.equal(await singleSignOn(other, 'b'), false, 'the other browser must log in again');
+    });
+  });
+}
