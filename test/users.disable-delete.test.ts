@@ -155,7 +155,7 @@ for (const kind of databaseKinds) {
       expectExit(again, 0);
       assert.equal(again.stdout.trim(), `${signedIn.sub} was disabled; 0 sessions ended`);
 
-      const enabled = await users(['enable', '--tenant', 'acme', signedIn.sub]);
+      const enabled = await users(['enable', '--tenant', 'acme', signedIn.sub.toUpperCase()]);
       expectExit(enabled, 0);
       assert.equal(enabled.stdout.trim(), `${signedIn.sub} enabled`);
       const back = await signIn('disabled@example.com');

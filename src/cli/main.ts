@@ -243,7 +243,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * its email addresses or phone numbers. Disabling or deleting ends every session of the account
  * with its grants and tokens, and sends each client with a back-channel logout URI a logout
  * token, as a logout does (ASVS 7.4.2); the token names the issuer at VAKT_PUBLIC_URL, so that
- * must be the server's. The account changes first: a login racing the command cannot outlive it.
+ * must be the server's. The account changes first, then its sessions end; a session that a login
+ * racing the command leaves behind is refused (the login prompt's account_gone check).
  */
 async function changeUser(action: 'disable' | 'enable' | 'delete', args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { tenant: { type: 'string' } });
@@ -273,8 +274,12 @@ async function changeUser(action: 'disable' | 'enable' | 'delete', args: string[
       }
       return 0;
     }
-    if (action === 'delete') await core.accounts.deleteAccount(tenant, account.id);
-    else if (account.status !== 'disabled')
+    if (action === 'delete' && !(await core.accounts.deleteAccount(tenant, account.id))) {
+      // Another command deleted it since the look-up, and ended its sessions.
+      console.error(`vakt: tenant ${tenant} has no account "${who}"`);
+      return 1;
+    }
+    if (action === 'disable' && account.status !== 'disabled')
       await core.accounts.setAccountStatus(tenant, account.id, 'disabled');
     const endSessions = createSessionEnder({
       registry: createRegistry(core, () => core.settings.publicUrl),

@@ -127,7 +127,7 @@ export interface AccountService {
   ): Promise<Result<void, 'identifier.taken'>>;
 }
 
-const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createAccountService(deps: {
   repos: Repositories;
@@ -354,7 +354,7 @@ export function createAccountService(deps: {
     },
 
     async findAccountForOperator(tenant, defaultCountry, who) {
-      if (ACCOUNT_ID.test(who)) return ok(await repos.accounts.findAccountById(tenant, who));
+      if (ACCOUNT_ID.test(who)) return ok(await repos.accounts.findAccountById(tenant, who.toLowerCase()));
       const identifier = normaliseIdentifier(who, defaultCountry);
       if (!identifier.ok) return identifier;
       const { kind, value } = identifier.value;
