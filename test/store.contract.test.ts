@@ -949,6 +949,28 @@ for (const kind of databaseKinds) {
         );
       });
 
+      test('revokeGrant removes the grant (its own grant_id empty, as oidc-provider saves it) and its tokens, nothing else', async () => {
+        const m = repos.oidcModels;
+        await m.upsertModel(row('rg', 'Grant', 'g'));
+        await m.upsertModel(row('rg', 'RefreshToken', 'rt1', { grant_id: 'g' }));
+        await m.upsertModel(row('rg', 'AccessToken', 'at1', { grant_id: 'g' }));
+        await m.upsertModel(row('rg', 'Grant', 'other'));
+        await m.upsertModel(row('rg', 'RefreshToken', 'rt2', { grant_id: 'other' }));
+        await m.upsertModel(row('rg', 'Session', 'g'));
+        await m.upsertModel(row('rg-other', 'Grant', 'g'));
+        await m.revokeGrant('rg', 'g');
+        assert.equal(await m.findModel('rg', 'Grant', 'g', T), undefined);
+        assert.equal(await m.findModel('rg', 'RefreshToken', 'rt1', T), undefined);
+        assert.equal(await m.findModel('rg', 'AccessToken', 'at1', T), undefined);
+        assert.ok(await m.findModel('rg', 'Grant', 'other', T), 'another grant survives');
+        assert.ok(await m.findModel('rg', 'RefreshToken', 'rt2', T), "another grant's token survives");
+        assert.ok(await m.findModel('rg', 'Session', 'g', T), 'another model with that id survives');
+        assert.ok(
+          await m.findModel('rg-other', 'Grant', 'g', T),
+          'the same grant in another tenant survives',
+        );
+      });
+
       test('an expired row is invisible at once and deleteExpiredModels removes it', async () => {
         const m = repos.oidcModels;
         // Timestamps far before every other row in this database, so the delete count is exact.

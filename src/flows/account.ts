@@ -16,7 +16,7 @@ import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { ThrottleKey, ThrottleService } from '../domain/throttle.js';
-import type { EndSessions } from '../oidc/end-sessions.js';
+import { accountSessions, type EndSessions } from '../oidc/end-sessions.js';
 import type { TenantRegistry, TenantRuntime } from '../oidc/registry.js';
 import {
   buildPageContext,
@@ -216,17 +216,14 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
 
   /** Where the account is logged in: this session first, then the newest logins. */
   async function listSessions(runtime: TenantRuntime, accountId: string, currentId: string) {
-    const ids = await deps.models.listSessionIds(runtime.slug, accountId, deps.clock.now());
-    const found = await Promise.all(ids.map((id) => runtime.provider.Session.find(id)));
-    return found
-      .filter((session) => session?.accountId === accountId)
+    return (await accountSessions(deps, runtime, accountId))
       .map((session) => ({
-        id: session!.jti,
+        id: session.jti,
         listing: {
-          ref: secrets.mac('session-refs', session!.jti),
-          current: session!.jti === currentId,
-          loginMs: (session!.loginTs ?? 0) * 1000,
-          apps: Object.keys(session!.authorizations ?? {}).map(
+          ref: secrets.mac('session-refs', session.jti),
+          current: session.jti === currentId,
+          loginMs: (session.loginTs ?? 0) * 1000,
+          apps: Object.keys(session.authorizations ?? {}).map(
             (clientId) => runtime.clients.get(clientId)?.name ?? clientId,
           ),
         } satisfies SessionListing,
@@ -301,10 +298,7 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
       const chosen = (await listApps(runtime, accountId)).find((a) =>
         secrets.macEquals('session-refs', `grant:${a.grantId}`, end.slice('app:'.length)),
       );
-      if (chosen) {
-        await deps.models.destroyModel(runtime.slug, 'Grant', chosen.grantId);
-        await deps.models.revokeModelsByGrantId(runtime.slug, chosen.grantId);
-      }
+      if (chosen) await deps.models.revokeGrant(runtime.slug, chosen.grantId);
       return showSessions(request, reply, opened, 200, { notice: { removed: chosen?.listing.name } });
     }
     if (end === 'others') {

@@ -7,7 +7,7 @@
 // is logged through the provider's `backchannel.error` event and fails nothing.
 import type { Clock } from '../domain/clock.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
-import type { TenantRegistry } from './registry.js';
+import type { TenantRegistry, TenantRuntime } from './registry.js';
 
 /**
  * Ends the account's sessions but `keep`, or only the session `only` (the person's choice on the
@@ -25,6 +25,24 @@ interface LogoutCapableClient {
   backchannelLogout(sub: string, sid: string | undefined): Promise<void>;
 }
 
+/**
+ * The account's live sessions in a tenant, as oidc-provider reads them; with `only`, that one
+ * session if it is the account's.
+ */
+export async function accountSessions(
+  deps: { models: OidcModelRepository; clock: Clock },
+  runtime: Pick<TenantRuntime, 'slug' | 'provider'>,
+  accountId: string,
+  only?: string,
+) {
+  const ids = only ? [only] : await deps.models.listSessionIds(runtime.slug, accountId, deps.clock.now());
+  const found = await Promise.all(ids.map((id) => runtime.provider.Session.find(id)));
+  return found.filter(
+    (session): session is NonNullable<typeof session> =>
+      session !== undefined && session.accountId === accountId,
+  );
+}
+
 export function createSessionEnder(deps: {
   registry: TenantRegistry;
   models: OidcModelRepository;
@@ -34,14 +52,7 @@ export function createSessionEnder(deps: {
     const runtime = await deps.registry.getTenant(slug);
     if (!runtime) return 0;
     const { provider } = runtime;
-    const ids = which.only
-      ? [which.only]
-      : await deps.models.listSessionIds(slug, accountId, deps.clock.now());
-    const found = await Promise.all(ids.map((id) => provider.Session.find(id)));
-    const sessions = found.filter(
-      (session): session is NonNullable<typeof session> =>
-        session !== undefined && session.accountId === accountId,
-    );
+    const sessions = await accountSessions(deps, runtime, accountId, which.only);
     const grantsOf = (session: (typeof sessions)[number]) =>
       Object.values(session.authorizations ?? {}).flatMap((a) => (a.grantId ? [a.grantId] : []));
     const kept = sessions.find((session) => session.jti === which.keep);
@@ -49,10 +60,7 @@ export function createSessionEnder(deps: {
       // One session: it, its grants, and the codes and tokens issued under them.
       for (const session of sessions) {
         await deps.models.destroyModel(slug, 'Session', session.jti);
-        for (const grantId of grantsOf(session)) {
-          await deps.models.destroyModel(slug, 'Grant', grantId);
-          await deps.models.revokeModelsByGrantId(slug, grantId);
-        }
+        for (const grantId of grantsOf(session)) await deps.models.revokeGrant(slug, grantId);
       }
     } else {
       await deps.models.revokeAccount(

@@ -23,6 +23,8 @@ export interface OidcModelRepository {
   consumeModel(tenant: string, model: string, id: string, now: number): Promise<void>;
   destroyModel(tenant: string, model: string, id: string): Promise<void>;
   revokeModelsByGrantId(tenant: string, grantId: string): Promise<void>;
+  /** Revokes a grant: its own row and every code and token under it, in one statement. */
+  revokeGrant(tenant: string, grantId: string): Promise<void>;
   /** The ids of the account's live sessions in a tenant. */
   listSessionIds(tenant: string, accountId: string, now: number): Promise<string[]>;
   /**
@@ -127,6 +129,16 @@ export function createOidcModelRepository(db: Kysely<Database>): OidcModelReposi
         .where('payload', 'like', ofAccount(accountId))
         .execute();
       return rows.map((row) => row.id);
+    },
+    async revokeGrant(tenant, grantId) {
+      await db
+        .deleteFrom('oidc_models')
+        .where('tenant_slug', '=', tenant)
+        // A Grant's payload has no grantId (it is the row's id), so its grant_id column is empty.
+        .where((eb) =>
+          eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]),
+        )
+        .execute();
     },
     async listRefreshGrants(tenant, accountId, now) {
       if (!isAccountId(accountId)) return [];
