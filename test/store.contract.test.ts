@@ -541,6 +541,47 @@ for (const kind of databaseKinds) {
         assert.deepEqual(await locked(), [], 'a new password lifts the lock');
         assert.deepEqual(await audited(), ['password.reset']);
       });
+
+      test('setAccountStatus and deleteAccount change only that account, with its lock, and audit it', async () => {
+        const slug = await tenant('acc-status');
+        const { id: gone, input: goneInput } = newAccount(slug, [
+          { kind: 'email', value: 'gone@example.com' },
+        ]);
+        const { id: stays, input: staysInput } = newAccount(slug, [
+          { kind: 'email', value: 'stays@example.com' },
+        ]);
+        assert.equal(await repos.accounts.insertAccount(goneInput), 'created');
+        assert.equal(await repos.accounts.insertAccount(staysInput), 'created');
+        await repos.throttles.recordFailure(slug, `account:${gone}`, T, () => 0);
+        await repos.throttles.recordFailure(slug, `account:${stays}`, T, () => 0);
+
+        assert.equal(
+          await repos.accounts.setAccountStatus(slug, gone, 'disabled', T + 1, 'account.disabled'),
+          true,
+        );
+        const found = await repos.accounts.findAccountByIdentifier(slug, 'email', 'gone@example.com');
+        assert.equal(found?.status, 'disabled');
+        assert.equal(
+          await repos.accounts.findIdentifier(slug, 'email', 'gone@example.com'),
+          undefined,
+          'login look-ups skip it',
+        );
+        assert.equal(await repos.accounts.setAccountStatus(slug, 'nobody', 'disabled', T + 1, 'x'), false);
+
+        assert.equal(await repos.accounts.deleteAccount(slug, gone, T + 2), true);
+        assert.equal(await repos.accounts.findAccountById(slug, gone), undefined);
+        assert.deepEqual(await repos.accounts.listIdentifiers(gone), [], 'its identifiers went with it');
+        assert.equal(await repos.accounts.findPasswordHash(gone), undefined, 'and its password');
+        assert.deepEqual(await repos.throttles.find(slug, [`account:${gone}`]), [], 'and its failure lock');
+        assert.equal(await repos.accounts.deleteAccount(slug, gone, T + 3), false, 'only once');
+        assert.ok(await repos.accounts.findAccountById(slug, stays));
+        assert.equal((await repos.throttles.find(slug, [`account:${stays}`]))[0]?.failures, 1);
+        assert.deepEqual(
+          (await repos.audit.listEvents(slug, { accountId: gone })).map((e) => e.type),
+          ['account.disabled', 'account.deleted'],
+          'the audit trail keeps the deleted account id',
+        );
+      });
     });
 
     test('precompile binds every argument as a parameter, and refuses a query that would ignore one', async () => {
