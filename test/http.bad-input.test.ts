@@ -3,6 +3,7 @@
 // Cites: oidcc-ensure-registered-redirect-uri, RFC 9700 exact redirect matching and 303 after
 // credential POSTs, ASVS 6.3.8 (unknown user and wrong password look the same), CSP frame-ancestors.
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { ENDPOINT_METHODS } from '../src/oidc/provider.js';
 import { sv } from '../src/ui/messages/sv.js';
@@ -15,6 +16,30 @@ function assertCleanError(response: { status: number; body: string; headers: Hea
   assert.match(response.headers.get('content-type') ?? '', /text\/html/);
   assert.doesNotMatch(response.body, /\n\s+at |node_modules|Error:/, 'no stack trace');
   assert.equal(response.headers.get('location'), null, 'an error page, never a redirect');
+}
+
+/** A form POSTed in `chunks` with Transfer-Encoding: chunked, so no Content-Length says its size. */
+function postChunked(url: string, chunks: string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'sv' },
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    sent.on('error', reject);
+    for (const chunk of chunks) sent.write(chunk);
+    sent.end();
+  });
 }
 
 for (const kind of databaseKinds) {
@@ -206,6 +231,38 @@ for (const kind of databaseKinds) {
         assertCleanError(response, 400);
         assert.match(response.body, /redirect_uri/, redirect_uri);
       }
+    });
+
+    test('a form POST to the authorization or logout endpoint: not a form (415), too large (413), a bad request still an error page', async () => {
+      const agent = new UserAgent({ 'accept-language': 'sv' });
+      const params = Object.fromEntries(new URL(authorizeUrl()).searchParams);
+      for (const path of ['/auth', '/session/end']) {
+        const json = await agent.request(`${running.issuer}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(params),
+        });
+        assertCleanError(json, 415);
+        assert.equal(alertText(json), sv['request.invalid']);
+        const huge = await agent.request(`${running.issuer}${path}`, {
+          form: { ...params, login_hint: 'x'.repeat(9 * 1024) },
+        });
+        assertCleanError(huge, 413);
+        assert.equal(alertText(huge), sv['request.too_large']);
+        // The same without a Content-Length (chunked): counted as it arrives.
+        const chunked = await postChunked(`${running.issuer}${path}`, [
+          new URLSearchParams(params).toString(),
+          `&login_hint=${'x'.repeat(9 * 1024)}`,
+        ]);
+        assert.equal(chunked.status, 413);
+        assert.equal(alertText(chunked), sv['request.too_large']);
+      }
+      // Sent on by GET to vakt itself, never to the unregistered URI.
+      const unregistered = await agent.follow(`${running.issuer}/auth`, running.url, {
+        form: { ...params, redirect_uri: `${RP}/elsewhere` },
+      });
+      assertCleanError(unregistered, 400);
+      assert.equal(new URL(unregistered.url).origin, running.url);
     });
 
     test('implicit flow is not offered (RFC 9700)', async () => {

@@ -14,7 +14,7 @@
 // oidcc-scope-profile, oidcc-scope-email, oidcc-scope-address, oidcc-scope-phone, oidcc-scope-all,
 // oidcc-claims-essential, oidcc-userinfo-post-header, oidcc-userinfo-post-body,
 // oidcc-server-client-secret-post, oidcc-idtoken-unsigned, request / request_uri (rejected as
-// unsupported), oidcc-ensure-post-request-succeeds (not met: POST gets 405), oidcc-refresh-token (no-store, another
+// unsupported), oidcc-ensure-post-request-succeeds (and logout by POST), oidcc-refresh-token (no-store, another
 // client's token refused), RFC 9700 (no password grant, PKCE S256 only), ASVS 7.2.3 and 7.2.4
 // (session ids); RFC 9126 (pushed authorization requests) and RFC 9449 (DPoP), which discovery
 // offers.
@@ -31,7 +31,7 @@ import {
 } from 'jose';
 import * as oidc from 'openid-client';
 import { databaseKinds } from './helpers/databases.js';
-import { alertText, formField, UserAgent } from './helpers/http-client.js';
+import { alertText, formAction, formField, UserAgent } from './helpers/http-client.js';
 import { submitForm } from './helpers/journeys.js';
 import {
   type AuthorizationRequest,
@@ -476,19 +476,76 @@ for (const kind of databaseKinds) {
       assert.equal(after.callback?.searchParams.get('error'), 'login_required', 'and logged out');
     });
 
-    test('the authentication request as a form POST: refused with 405, Allow: GET, HEAD, OPTIONS (oidcc-ensure-post-request-succeeds not met, by choice)', async () => {
-      // oidc-provider 9 serves POST here only with SameSite=None session cookies, which other
-      // sites' requests would carry; vakt keeps them SameSite=Lax (docs/openid-connect.md).
+    /** The parameters of a query or form, in order, for comparing two of them. */
+    const paramsOf = (search: string) =>
+      [...new URLSearchParams(search)].sort(([a], [b]) => a.localeCompare(b));
+
+    test('oidcc-ensure-post-request-succeeds: the authentication request as a form POST is sent on by GET (303), and the flow completes', async () => {
       const sent = await request();
-      const answer = await new UserAgent({ accept: 'text/html' }).request(
-        `${sent.url.origin}${sent.url.pathname}`,
-        {
-          form: Object.fromEntries(sent.url.searchParams),
-        },
+      const endpoint = `${sent.url.origin}${sent.url.pathname}`;
+      const form = Object.fromEntries(sent.url.searchParams);
+      const answer = await new UserAgent({ accept: 'text/html' }).request(endpoint, { form });
+      assert.equal(answer.status, 303);
+      assert.equal(answer.headers.get('cache-control'), 'no-store');
+      const location = new URL(answer.headers.get('location')!);
+      assert.equal(`${location.origin}${location.pathname}`, `${running.issuer}/auth`);
+      assert.deepEqual(paramsOf(location.search), paramsOf(sent.url.search), 'the same parameters');
+
+      // Not logged in: the login page, and the login completes the request that was posted.
+      const agent = new UserAgent();
+      const shown = await agent.follow(endpoint, running.url, { form });
+      assert.equal(shown.status, 200, 'the login page');
+      const submitted = await submitForm(agent, shown, '/login', { identifier: EMAIL, password });
+      assert.equal(submitted.status, 303, alertText(submitted));
+      const back = await agent.follow(
+        new URL(submitted.headers.get('location')!, running.url).href,
+        running.url,
       );
-      assert.equal(answer.status, 405);
-      assert.equal(answer.headers.get('allow'), 'GET, HEAD, OPTIONS');
-      assert.ok(alertText(answer), 'an error page with a message');
+      const tokens = await redeem(new URL(back.headers.get('location')!), sent);
+
+      // Logged in: a second posted request is answered without a login, for the same person.
+      const again = await request();
+      const silent = await agent.follow(`${again.url.origin}${again.url.pathname}`, running.url, {
+        form: Object.fromEntries(again.url.searchParams),
+      });
+      assert.equal(silent.status, 303, 'no login page');
+      const second = await redeem(new URL(silent.headers.get('location')!), again);
+      assert.equal(second.claims()!.sub, tokens.claims()!.sub);
+    });
+
+    test('RP-initiated logout as a form POST: sent on by GET (303), confirmed, and back to the registered URI with state', async () => {
+      const { agent, tokens } = await loggedIn();
+      const form = {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: `${RP}/logged-out`,
+        state: 'bye',
+      };
+      const answer = await agent.request(`${running.issuer}/session/end`, { form });
+      assert.equal(answer.status, 303);
+      const location = new URL(answer.headers.get('location')!);
+      assert.equal(`${location.origin}${location.pathname}`, `${running.issuer}/session/end`);
+      assert.deepEqual(paramsOf(location.search), paramsOf(new URLSearchParams(form).toString()));
+
+      // A hint altered on its way is refused there as it is by GET: no redirect.
+      const altered = { ...form, id_token_hint: `${tokens.id_token!.slice(0, -4)}AAAA` };
+      const refused = await agent.follow(`${running.issuer}/session/end`, running.url, {
+        form: altered,
+      });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.headers.get('location'), null, 'never redirects');
+
+      const confirm = await agent.follow(`${running.issuer}/session/end`, running.url, { form });
+      assert.equal(confirm.status, 200, 'the confirmation page');
+      const action = formAction(confirm.body, '/session/end/confirm');
+      const done = await agent.follow(new URL(action, running.url).href, running.url, {
+        form: { xsrf: formField(confirm.body, 'xsrf'), logout: 'yes' },
+      });
+      assert.equal(done.status, 303);
+      const back = new URL(done.headers.get('location')!);
+      assert.equal(`${back.origin}${back.pathname}`, `${RP}/logged-out`);
+      assert.equal(back.searchParams.get('state'), 'bye');
+      const after = await open(agent, await request({ prompt: 'none' }));
+      assert.equal(after.callback?.searchParams.get('error'), 'login_required', 'logged out');
     });
 
     test('ASVS 7.2.3, 7.2.4: a login sets a new session cookie, of at least 128 bits', async () => {

@@ -13,6 +13,7 @@ import type { RegisteredClient, TenantSettings } from '../domain/tenants.js';
 import { allowHeader } from '../server/methods.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import { createAdapterClass } from './adapter.js';
+import { answerFormPost, FORM_POST_ENDPOINTS } from './form-post-requests.js';
 
 export interface RawRequestInfo {
   query: URLSearchParams;
@@ -32,19 +33,19 @@ export interface ProviderPages {
   renderRequestError(
     tenant: TenantSettings,
     request: RawRequestInfo,
-    error: 'request.not_found' | 'request.method_not_allowed',
+    error: 'request.not_found' | 'request.method_not_allowed' | 'request.invalid' | 'request.too_large',
   ): string;
 }
 
 /**
  * The methods each of the provider's endpoints takes: oidc-provider's default routes, for the
- * features enabled below, with HTTP POST at the authorization and logout endpoints off (its
- * default; see docs/openid-connect.md). HEAD comes with GET, and OPTIONS with every endpoint
+ * features enabled below, and POST at the authorization and logout endpoints, which vakt answers
+ * before oidc-provider sees it (form-post-requests.ts). HEAD comes with GET, and OPTIONS with every endpoint
  * (allowHeader). test/http.bad-input.test.ts holds the list to what oidc-provider serves.
  */
 export const ENDPOINT_METHODS: ReadonlyArray<readonly [path: RegExp, methods: readonly string[]]> = [
   [/^\/\.well-known\/openid-configuration$/, ['GET']],
-  [/^\/auth$/, ['GET']],
+  [/^\/auth$/, ['GET', 'POST']],
   [/^\/auth\/[^/]+$/, ['GET']],
   [/^\/token$/, ['POST']],
   [/^\/me$/, ['GET', 'POST']],
@@ -52,7 +53,7 @@ export const ENDPOINT_METHODS: ReadonlyArray<readonly [path: RegExp, methods: re
   [/^\/request$/, ['POST']],
   [/^\/token\/introspection$/, ['POST']],
   [/^\/token\/revocation$/, ['POST']],
-  [/^\/session\/end$/, ['GET']],
+  [/^\/session\/end$/, ['GET', 'POST']],
   [/^\/session\/end\/confirm$/, ['POST']],
   [/^\/session\/end\/success$/, ['GET']],
 ];
@@ -281,6 +282,26 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
   const provider = new Provider(deps.issuer, configuration);
   // The public URL is authoritative; the server sets the forwarded headers from it.
   provider.proxy = true;
+  // A form POST to the authorization or logout endpoint: sent on by GET (form-post-requests.ts).
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== 'POST' || !FORM_POST_ENDPOINTS.has(ctx.path)) return next();
+    const answer = await answerFormPost(ctx.req, `${deps.issuer}${ctx.path}`);
+    ctx.set('cache-control', 'no-store');
+    if (answer.kind === 'gone') {
+      ctx.status = 400;
+      return;
+    }
+    if (answer.kind === 'redirect') {
+      ctx.status = 303;
+      ctx.redirect(answer.location);
+      return;
+    }
+    // The rest of a body too large is not read: the connection ends with the answer.
+    if (answer.status === 413) ctx.set('connection', 'close');
+    ctx.status = answer.status;
+    ctx.type = 'html';
+    ctx.body = deps.pages.renderRequestError(tenant, requestInfo(ctx), answer.error);
+  });
   // What no route of oidc-provider answered gets vakt's error page, not Koa's bare "Not Found":
   // 405 with Allow for an endpoint asked with another method (RFC 9110 15.5.6), else 404. An
   // OPTIONS that is not a CORS preflight oidc-provider answers gets 204 and Allow (9.3.7).

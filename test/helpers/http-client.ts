@@ -103,13 +103,19 @@ export class UserAgent {
 
   async request(
     url: string,
-    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+    init: {
+      method?: string;
+      form?: Record<string, string>;
+      /** A body as it is, with its content-type among `headers`; `form` is for a form. */
+      body?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<Response> {
     const target = new URL(url);
     const headers: Record<string, string> = { ...this.extraHeaders, ...init.headers };
     const cookie = this.cookieHeader(target);
     if (cookie) headers.cookie = cookie;
-    let body: string | undefined;
+    let body = init.body;
     if (init.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
@@ -159,7 +165,7 @@ export function formAction(html: string, contains: string): string {
 }
 
 /** The text of a page's alert (the localised error message), without the help link after it. */
-export function alertText(page: Response): string {
+export function alertText(page: Pick<Response, 'body'>): string {
   const match = /role="alert"[^>]*>([^<]*)</.exec(page.body);
   return (match?.[1] ?? '')
     .replace(/&#39;/g, "'")
