@@ -373,6 +373,7 @@ for (const kind of databaseKinds) {
           assert.deepEqual(await repos.accounts.findPasswordLogin(slug, typed.kind, typed.value), {
             identifier: typed,
             identifiers: input.identifiers,
+            status: 'active',
             passwordHash: `hash-${id}`,
           });
         }
@@ -388,15 +389,16 @@ for (const kind of databaseKinds) {
         assert.deepEqual(await repos.accounts.findPasswordLogin(slug, 'email', 'nopassword@example.com'), {
           identifier: passwordless.input.identifiers[0],
           identifiers: passwordless.input.identifiers,
+          status: 'active',
         });
 
         const disabled = newAccount(slug, [{ kind: 'email', value: 'disabled@example.com' }]);
         disabled.input.account.status = 'disabled';
         assert.equal(await repos.accounts.insertAccount(disabled.input), 'created');
         assert.equal(
-          await repos.accounts.findPasswordLogin(slug, 'email', 'disabled@example.com'),
-          undefined,
-          'only an active account logs in',
+          (await repos.accounts.findPasswordLogin(slug, 'email', 'disabled@example.com'))?.status,
+          'disabled',
+          'a disabled account is found, and says so',
         );
       });
 

@@ -2,17 +2,19 @@
 // the running server's database, as an operator runs it), on SQLite and PostgreSQL. What the
 // command did is seen over HTTP, by a real relying party (openid-client) and its back-channel
 // logout endpoint: a disabled or deleted account's sessions, refresh and access tokens end at
-// once, each client that signed it in gets a logout token, and its password logs in no more (the
-// same answer as a wrong one); enabling it lets it log in again, and a deleted account's email
+// once, each client that signed it in gets a logout token, and its password logs in no more (a
+// wrong password gets the answer any wrong one gets; the right one is told the account is
+// closed, with a link to customer support); enabling it lets it log in again, and a deleted account's email
 // address can make a new account. Bad input exits non-zero with one clear line.
-// Cites: ASVS 7.4.2 (disabling or deleting an account ends its sessions), ASVS 6.3.8 (the
-// refused login looks like any wrong password), back-channel logout (logout token shape).
+// Cites: ASVS 7.4.2 (disabling or deleting an account ends its sessions), ASVS 6.3.8 (without
+// the password, a disabled account looks like an unknown one), back-channel logout (logout token shape).
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
+import { nb } from '../src/ui/messages/nb.js';
 import {
   type BackchannelReceiver,
   startBackchannelReceiver,
@@ -96,10 +98,13 @@ for (const kind of databaseKinds) {
       return { agent, tokens, sub: tokens.claims()!.sub };
     }
 
-    /** The login page's answer to this identifier and the accounts' password. */
-    async function passwordLogin(identifier: string) {
+    /** The login page's answer to this identifier and the accounts' password (or `given`). */
+    async function passwordLogin(identifier: string, given = password) {
       const agent = new UserAgent();
-      return submitForm(agent, await loginPage(agent, running.issuer), '/login', { identifier, password });
+      return submitForm(agent, await loginPage(agent, running.issuer), '/login', {
+        identifier,
+        password: given,
+      });
     }
 
     /** Everything a signed-in account holds is gone: session, refresh and access token. */
@@ -138,9 +143,16 @@ for (const kind of databaseKinds) {
       await expectLogoutToken(signedIn.sub);
       await expectAllEnded(signedIn);
 
+      // Without its password, the account looks like an unknown one (ASVS 6.3.8)...
+      const guessed = await passwordLogin('disabled@example.com', `${password}-not`);
+      assert.equal(guessed.status, wrong.status, 'the status of a wrong identifier');
+      assert.equal(alertText(guessed), alertText(wrong), 'the message of a wrong identifier');
+      // ...and whoever gives it is told that the account is closed, and where to turn.
       const refused = await passwordLogin('disabled@example.com');
-      assert.equal(refused.status, wrong.status, 'the status of a wrong identifier');
-      assert.equal(alertText(refused), alertText(wrong), 'the message of a wrong identifier');
+      assert.equal(refused.status, 403);
+      assert.equal(alertText(refused), nb['login.disabled']);
+      assert.match(refused.body, /href="[^"]*\/help\/contact-support/, 'a link to customer support');
+      assert.equal(refused.headers.get('location'), null, 'no login');
 
       // Another account's session and tokens are untouched.
       const other = await expectSilentRedirect(

@@ -39,7 +39,7 @@ export interface CreateAccountInput {
   verified: boolean | readonly ('email' | 'phone')[];
 }
 
-export type LoginFailure = 'login.invalid_credentials' | 'login.locked';
+export type LoginFailure = 'login.invalid_credentials' | 'login.locked' | 'login.disabled';
 
 /** An identifier the person must prove before the login completes (imported accounts). */
 export interface IdentifierToVerify {
@@ -112,8 +112,8 @@ export interface AccountService {
     who: string,
   ): Promise<Result<AccountTable | undefined, 'identifier.email_invalid' | 'identifier.phone_invalid'>>;
   /**
-   * Disables an account (no login, no tokens, no claims: it is as if unknown) or enables it
-   * again, auditing it. False when there is no such account. Its sessions are the caller's to end.
+   * Disables an account (no login, no tokens, no claims; its login page says so only to whoever
+   * gives its password) or enables it again, auditing it. False when there is no such account. Its sessions are the caller's to end.
    */
   setAccountStatus(tenant: string, accountId: string, status: 'active' | 'disabled'): Promise<boolean>;
   /** Deletes an account and all that is its own, auditing it; false when there is none. */
@@ -275,7 +275,8 @@ export function createAccountService(deps: {
         return fail('login.invalid_credentials');
       }
       const passwordOk = await hasher.verify(stored, password, signal);
-      if (passwordOk && hasher.needsRehash(stored)) {
+      const active = found.status === 'active';
+      if (passwordOk && active && hasher.needsRehash(stored)) {
         // A legacy or weaker hash (an import) becomes argon2id at the current parameters. When
         // too many hashes wait, the upgrade waits for a later login, not this one.
         const upgraded = await hasher.hash(password).catch((error: unknown) => {
@@ -294,6 +295,18 @@ export function createAccountService(deps: {
           detail: { reason: 'wrong_password' },
         });
         return fail('login.invalid_credentials');
+      }
+      if (!active) {
+        // Said only to whoever knows the password: to anyone else a disabled account's
+        // identifier looks like one that is unknown (ASVS 6.3.8), and a wrong password counts.
+        await repos.audit.recordEvent({
+          tenant,
+          accountId,
+          type: 'login.failed',
+          at: clock.now(),
+          detail: { reason: 'disabled' },
+        });
+        return fail('login.disabled');
       }
       // Only an account with failures has a row to forget: no write on the usual login.
       if (failures > 0) await throttle.accountSucceeded(tenant, accountId);

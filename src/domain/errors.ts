@@ -42,6 +42,7 @@ export const ERROR_CODES = [
   'code.too_many_requests',
   'login.throttled',
   'login.locked',
+  'login.disabled',
   'code.throttled',
   'account.login_required',
   'account.wrong_password',

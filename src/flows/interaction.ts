@@ -186,8 +186,9 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       });
     }
     if (!result.ok) {
-      // Counted already, when the guess was taken.
-      return showLogin(request, reply, journey, 401, {
+      // Counted already, when the guess was taken. A disabled account's right password is no
+      // failed authentication, but a refusal (403).
+      return showLogin(request, reply, journey, result.error === 'login.disabled' ? 403 : 401, {
         error: result.error,
         identifier,
         remember: remember === 'on',

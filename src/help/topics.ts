@@ -636,6 +636,7 @@ export const HELP_FOR_ERROR: Partial<Record<ErrorCode, TopicSlug>> = {
   'code.throttled': 'verification-code',
   'login.throttled': 'login-problems',
   'login.locked': 'forgot-password',
+  'login.disabled': 'contact-support',
   'account.wrong_password': 'forgot-password',
   'account.throttled': 'forgot-password',
   'delivery.failed_email': 'code-not-sent',

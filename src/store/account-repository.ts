@@ -31,16 +31,22 @@ export interface AccountRepository {
   ): Promise<'replaced' | 'identifier_taken'>;
   findPasswordHash(accountId: string): Promise<string | undefined>;
   /**
-   * What a password login needs of the active account an identifier belongs to, in one query:
-   * that identifier (verified or not), all the account's identifiers in the order they were
-   * added, and its password hash if it has one.
+   * What a password login needs of the account an identifier belongs to, in one query: that
+   * identifier (verified or not), all the account's identifiers in the order they were added,
+   * the account's status, and its password hash if it has one.
    */
   findPasswordLogin(
     tenant: string,
     kind: 'email' | 'phone',
     value: string,
   ): Promise<
-    { identifier: IdentifierTable; identifiers: IdentifierTable[]; passwordHash?: string } | undefined
+    | {
+        identifier: IdentifierTable;
+        identifiers: IdentifierTable[];
+        status: AccountTable['status'];
+        passwordHash?: string;
+      }
+    | undefined
   >;
   updatePasswordHash(accountId: string, hash: string, now: number): Promise<void>;
   /**
@@ -149,11 +155,10 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
           .on('credentials.kind', '=', sql.lit('password')),
       )
       .selectAll('identifiers')
-      .select(['typed.id as typed_id', 'credentials.secret_hash'])
+      .select(['typed.id as typed_id', 'credentials.secret_hash', 'accounts.status as account_status'])
       .where('typed.tenant_slug', '=', a.tenant)
       .where('typed.kind', '=', a.kind)
       .where('typed.value', '=', a.value)
-      .where('accounts.status', '=', sql.lit('active'))
       .orderBy('identifiers.created_at')
       .orderBy('identifiers.id'),
   );
@@ -224,12 +229,15 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
       const rows = (await passwordLogin({ tenant, kind, value })).rows as (IdentifierTable & {
         typed_id: string;
         secret_hash: string | null;
+        account_status: AccountTable['status'];
       })[];
-      const identifiers = rows.map(({ typed_id: _typed, secret_hash: _hash, ...identifier }) => identifier);
+      const identifiers = rows.map(
+        ({ typed_id: _typed, secret_hash: _hash, account_status: _status, ...identifier }) => identifier,
+      );
       const identifier = identifiers.find((i) => i.id === rows[0]?.typed_id);
       if (!identifier) return undefined;
-      const passwordHash = rows[0]!.secret_hash;
-      return { identifier, identifiers, ...(passwordHash === null ? {} : { passwordHash }) };
+      const { secret_hash: passwordHash, account_status: status } = rows[0]!;
+      return { identifier, identifiers, status, ...(passwordHash === null ? {} : { passwordHash }) };
     },
     async markIdentifierVerified(identifierId, now) {
       await db

@@ -168,6 +168,8 @@ export const en = {
     'You have requested too many codes in too short a time. Wait {wait} and try again.',
   'login.throttled':
     'Too many failed attempts. For your security, wait {wait} before you try again, or choose "Forgot your password?".',
+  'login.disabled':
+    'The password is right, but this account has been closed for login. Contact customer support to have it opened again.',
   'login.locked':
     'This password has been blocked after too many failed attempts. Choose "Forgot your password?" to set a new one.',
   'code.throttled': 'Too many wrong codes from this connection. Wait {wait} and try again.',

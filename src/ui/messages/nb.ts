@@ -170,6 +170,8 @@ export const nb: Record<MessageKey, string> = {
   'code.too_many_requests': 'Du har bedt om for mange koder på for kort tid. Vent {wait} og prøv igjen.',
   'login.throttled':
     'For mange mislykkede forsøk. Av sikkerhetshensyn må du vente {wait} før du prøver igjen, eller velge «Glemt passordet?».',
+  'login.disabled':
+    'Passordet er riktig, men denne kontoen er stengt for innlogging. Kontakt kundeservice for å få den åpnet igjen.',
   'login.locked':
     'Dette passordet er sperret etter for mange mislykkede forsøk. Velg «Glemt passordet?» for å lage et nytt.',
   'code.throttled': 'For mange feil koder fra denne tilkoblingen. Vent {wait} og prøv igjen.',

@@ -174,6 +174,8 @@ export const sv: Record<MessageKey, string> = {
   'code.too_many_requests': 'Du har begärt för många koder på för kort tid. Vänta {wait} och försök igen.',
   'login.throttled':
     'För många misslyckade försök. Av säkerhetsskäl måste du vänta {wait} innan du försöker igen, eller välja ”Glömt lösenordet?”.',
+  'login.disabled':
+    'Lösenordet är rätt, men det här kontot är stängt för inloggning. Kontakta kundtjänst för att få det öppnat igen.',
   'login.locked':
     'Det här lösenordet är spärrat efter för många misslyckade försök. Välj ”Glömt lösenordet?” för att skapa ett nytt.',
   'code.throttled': 'För många felaktiga koder från den här anslutningen. Vänta {wait} och försök igen.',
