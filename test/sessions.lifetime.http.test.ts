@@ -1,6 +1,6 @@
 // How long a login lasts: a session ends when it goes unused for the tenant's idle time, and at
 // the latest its absolute time after the login, however often it is used; a new login starts
-// both again. Over HTTP against a real vakt, on SQLite and PostgreSQL, with time moved instead
+// both again. vakt's own account pages count as use, as signing in to an app does. Over HTTP against a real vakt, on SQLite and PostgreSQL, with time moved instead
 // of waited for: node:test's mock timers move Date, the clock of oidc-provider (which keeps the
 // time of the login) and of vakt's system clock (which keeps the session's expiry) alike. Single sign-on is asked with prompt=none: a code back means the session
 // lives, login_required that it has ended.
@@ -39,6 +39,7 @@ for (const kind of databaseKinds) {
         ['idle@example.com', { password }],
         ['busy@example.com', { password }],
         ['remembered@example.com', { password }],
+        ['pages@example.com', { password }],
       ]);
     });
     after(async () => {
@@ -104,6 +105,48 @@ for (const kind of databaseKinds) {
       assert.ok(expires, `a remembered login's cookie outlives the browser: ${session}`);
       const left = (Date.parse(expires) - Date.now()) / 1000;
       assert.ok(left > IDLE_SECONDS - 60 && left <= IDLE_SECONDS, `expires in ${left} s`);
+    });
+
+    test('ASVS 7.3.1: using the account pages is using the session: the idle time starts again, and the remembered cookie moves with it', async () => {
+      const agent = new UserAgent();
+      const resumed = await logIn(agent, 'pages@example.com', { remember: 'on' });
+      const cookieOf = (response: { headers: Headers }) =>
+        response.headers.getSetCookie().find((cookie) => /^vakt_acme_session=/.test(cookie));
+      const attributes = (cookie: string) =>
+        cookie
+          .split(/;\s*/)
+          .slice(1)
+          .filter((a) => !/^expires=/i.test(a))
+          .map((a) => a.toLowerCase())
+          .sort();
+      const atLogin = cookieOf(resumed)!;
+
+      clock.advance(50 * MINUTE);
+      const page = await agent.request(`${running.issuer}/account/password`);
+      assert.equal(page.status, 200, 'the account page, 50 minutes after the login');
+      const touched = cookieOf(page);
+      assert.ok(touched, 'the page sets the session cookie again');
+      assert.equal(touched.split(';')[0], atLogin.split(';')[0], 'the same session');
+      assert.deepEqual(attributes(touched), attributes(atLogin), 'with the attributes the login gave it');
+      const expires = Date.parse(/;\s*expires=([^;]+)/i.exec(touched)?.[1] ?? '');
+      const left = (expires - Date.now()) / 1000;
+      assert.ok(left > IDLE_SECONDS - 60 && left <= IDLE_SECONDS, `expires an idle time from now: ${left} s`);
+
+      // 100 minutes after the login, 50 after the page: alive, though no app signed in since.
+      clock.advance(50 * MINUTE);
+      assert.equal(await stillLoggedIn(agent), true, '50 minutes after the account page');
+
+      // A session that has ended is not brought back by the page.
+      clock.advance(61 * MINUTE);
+      assert.equal((await agent.request(`${running.issuer}/account/password`)).status, 401);
+      assert.equal(await stillLoggedIn(agent), false, '61 minutes after its last use');
+
+      // Without "Stay logged in", the page leaves the cookie one that ends with the browser.
+      const forgetful = new UserAgent();
+      await logIn(forgetful, 'pages@example.com');
+      const again = cookieOf(await forgetful.request(`${running.issuer}/account/password`));
+      assert.ok(again, 'the page sets the session cookie again');
+      assert.doesNotMatch(again, /expires=/i, `still a browser-session cookie: ${again}`);
     });
   });
 }

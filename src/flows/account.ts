@@ -17,6 +17,7 @@ import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { ThrottleKey, ThrottleService } from '../domain/throttle.js';
 import { accountSessions, type EndSessions } from '../oidc/end-sessions.js';
+import { touchSession } from '../oidc/provider.js';
 import type { TenantRegistry, TenantRuntime } from '../oidc/registry.js';
 import {
   buildPageContext,
@@ -87,6 +88,8 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     if (!session?.accountId) return undefined;
     // A session whose account was deleted or disabled while a login raced its ending is none.
     if (!(await accounts.findAccountProfile(runtime.slug, session.accountId))) return undefined;
+    // Using these pages is using the session, as signing in to an app is (ASVS 7.3.1).
+    await touchSession(provider, runtime.settings, ctx, session);
     return { accountId: session.accountId, sessionId: session.jti, uid: session.uid };
   }
 

@@ -89,6 +89,29 @@ export function secondsLeft(
   return Math.max(1, Math.min(lifetimes.idle ?? lifetimes.absolute, untilAbsolute));
 }
 
+/** The session cookie's options (oidc-provider's `cookies.long`). */
+const SESSION_COOKIE = { httpOnly: true, sameSite: 'lax', signed: true } as const;
+
+type Session = InstanceType<Provider['Session']>;
+
+/**
+ * Saves a session that one of vakt's own pages used, as oidc-provider does after each of its
+ * requests: its idle time starts again (within the absolute limit), and a remembered login's
+ * cookie expires with it. `ctx` is the provider's context for the page's request and response.
+ */
+export async function touchSession(
+  provider: Provider,
+  tenant: TenantSettings,
+  ctx: { cookies: { set(name: string, value: string, options: object): unknown } },
+  session: Session,
+): Promise<void> {
+  await session.save(secondsLeft(tenant.sessions, session.loginTs, Date.now()));
+  ctx.cookies.set(provider.cookieName('session'), session.jti, {
+    ...SESSION_COOKIE,
+    ...(session.transient || !session.exp ? {} : { expires: new Date(session.exp * 1000) }),
+  });
+}
+
 export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone'] as const;
 
 function toClientMetadata(client: RegisteredClient): ClientMetadata {
@@ -142,7 +165,7 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
         interaction: `vakt_${tenant.slug}_interaction`,
         resume: `vakt_${tenant.slug}_resume`,
       },
-      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      long: { ...SESSION_COOKIE },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     scopes: [...SCOPES],
