@@ -163,16 +163,41 @@ for (const kind of databaseKinds) {
       assert.equal(jwksOne.keys.length, 2, 'one RS256 and one ES256 key, not one per process');
     });
 
-    test('session cookies carry Secure and HttpOnly behind the https public URL', async () => {
-      const agent = new UserAgent();
-      const response = await agent.request(authorizeUrl(one.url, 'cookies'));
-      const cookies = response.headers.getSetCookie();
+    test('ASVS 3.3.x: cookies are Secure, HttpOnly and SameSite=Lax behind the https public URL; the session one a __Host- cookie', async () => {
+      const agent = new UserAgent().route(PUBLIC_URL, one.url);
+      const response = await agent.request(authorizeUrl(PUBLIC_URL, 'cookies'));
+      const { redirect } = await logInThroughPage(agent, authorizeUrl(PUBLIC_URL, 'cookies'), {
+        identifier: 'per@example.com',
+        password: 'correct horse battery staple',
+        remember: true,
+      });
+      const cookies = [...response.headers.getSetCookie(), ...redirect.headers.getSetCookie()];
       assert.ok(cookies.length > 0);
       for (const cookie of cookies) {
         assert.match(cookie, /; secure/i, cookie);
         assert.match(cookie, /; httponly/i, cookie);
         assert.match(cookie, /; samesite=lax/i, cookie);
+        // A prefix the browser holds the cookie to: __Host- (Path=/, no Domain) or __Secure-.
+        assert.match(cookie, /^__(Host|Secure)-/, cookie);
+        assert.doesNotMatch(cookie, /; domain=/i, cookie);
       }
+      const session = cookies.filter((cookie) => cookie.startsWith('__Host-vakt_acme_session'));
+      assert.deepEqual(
+        session.map((cookie) => cookie.split('=')[0]).sort(),
+        ['__Host-vakt_acme_session', '__Host-vakt_acme_session.sig'],
+        'the session cookie and its signature',
+      );
+      for (const cookie of session) assert.match(cookie, /; path=\/(;|$)/i, cookie);
+
+      // The language switch's cookie too, and the choice holds on a later page.
+      const switched = await agent.request(`${PUBLIC_URL}/t/acme/help?lang=en`);
+      const language = switched.headers.getSetCookie();
+      assert.equal(language.length, 1);
+      assert.match(language[0]!, /^__Host-vakt_lang=en; Path=\/;.*; HttpOnly; Secure$/, language[0]);
+      const later = await agent.request(`${PUBLIC_URL}/t/acme/help`, {
+        headers: { 'accept-language': 'nb' },
+      });
+      assert.match(later.body, /<html lang="en"/, 'the choice outlives the page it was made on');
     });
   });
 }

@@ -145,7 +145,7 @@ function requestInfo(
 }
 
 export function createTenantProvider(deps: TenantProviderDeps): Provider {
-  const { tenant, accounts } = deps;
+  const { tenant, accounts, production } = deps;
   const clientsById = new Map(deps.clients.map((c) => [c.id, c]));
   const lifetime = (
     clientId: string | undefined,
@@ -159,11 +159,15 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
     jwks: { keys: deps.jwks as never },
     cookies: {
       keys: deps.cookieKeys,
-      // Per-tenant names: tenants share a host, and one tenant's session is not another's.
+      // Per-tenant names: tenants share a host, and one tenant's session is not another's. In
+      // production (https) the session cookie is a __Host- cookie: Secure, Path=/ and no Domain,
+      // so no other host under the same site can set or replace it (RFC 6265bis 4.1.3.2). The
+      // interaction and resume cookies live on their own paths, which __Host- does not allow,
+      // so they get __Secure-.
       names: {
-        session: `vakt_${tenant.slug}_session`,
-        interaction: `vakt_${tenant.slug}_interaction`,
-        resume: `vakt_${tenant.slug}_resume`,
+        session: `${production ? '__Host-' : ''}vakt_${tenant.slug}_session`,
+        interaction: `${production ? '__Secure-' : ''}vakt_${tenant.slug}_interaction`,
+        resume: `${production ? '__Secure-' : ''}vakt_${tenant.slug}_resume`,
       },
       long: { ...SESSION_COOKIE },
       short: { httpOnly: true, sameSite: 'lax', signed: true },

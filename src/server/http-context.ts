@@ -5,7 +5,9 @@ import type { TenantSettings } from '../domain/tenants.js';
 import { pickLocale, toLocale, translator } from '../ui/i18n.js';
 import type { PageContext } from '../ui/layout.js';
 
+/** The language switch's cookie; in production (https) a __Host- cookie, as the session's is. */
 export const LANGUAGE_COOKIE = 'vakt_lang';
+const SECURE_LANGUAGE_COOKIE = `__Host-${LANGUAGE_COOKIE}`;
 
 export function readCookies(header: string | undefined): Map<string, string> {
   const cookies = new Map<string, string>();
@@ -42,7 +44,7 @@ export function buildPageContext(
   const url = new URL(request.url, 'http://x');
   const offered: readonly Locale[] = tenant?.locales ?? SUPPORTED_LOCALES;
   const locale = pickLocale(offered, {
-    chosen: url.searchParams.get('lang') ?? readCookies(header(request.headers.cookie)).get(LANGUAGE_COOKIE),
+    chosen: url.searchParams.get('lang') ?? chosenLanguage(readCookies(header(request.headers.cookie))),
     uiLocales: uiLocales ?? url.searchParams.get('ui_locales') ?? undefined,
     acceptLanguage: header(request.headers['accept-language']),
   });
@@ -66,8 +68,14 @@ export function rememberLanguageChoice(request: FastifyRequest, reply: FastifyRe
   if (!locale) return;
   reply.header(
     'set-cookie',
-    `${LANGUAGE_COOKIE}=${locale}; Path=/; Max-Age=31536000; SameSite=Lax${secure ? '; Secure' : ''}`,
+    secure
+      ? `${SECURE_LANGUAGE_COOKIE}=${locale}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly; Secure`
+      : `${LANGUAGE_COOKIE}=${locale}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly`,
   );
+}
+
+function chosenLanguage(cookies: Map<string, string>): string | undefined {
+  return cookies.get(SECURE_LANGUAGE_COOKIE) ?? cookies.get(LANGUAGE_COOKIE);
 }
 
 /** A hosted page: HTML, never cached (it carries a CSRF token and personal details). */

@@ -7,6 +7,8 @@ export interface LoginOutcome {
   /** The redirect back to the relying party (with code, state and iss). */
   callback: URL;
   loginPage: Response;
+  /** The answer that sends the browser back to the relying party; it sets the session cookie. */
+  redirect: Response;
 }
 
 /** Opens `authorizeUrl`, expects the login page, submits it, and returns the redirect to the RP. */
@@ -35,7 +37,7 @@ export async function logInThroughPage(
     submitted.status >= 300 && submitted.status < 400,
     `expected a redirect to the client, got ${submitted.status}: ${submitted.body.slice(0, 400)}`,
   );
-  return { callback: new URL(submitted.headers.get('location')!, origin), loginPage };
+  return { callback: new URL(submitted.headers.get('location')!, origin), loginPage, redirect: submitted };
 }
 
 /** Opens `authorizeUrl` with an existing session and expects to go straight back to the RP. */
