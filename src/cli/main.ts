@@ -15,29 +15,7 @@ import { demoRelyingParties } from '../demo/relying-party.js';
 import { DEMO_EMAIL, DEMO_PASSWORD, DEMO_PHONE, seedDemo } from '../demo/seed.js';
 import { importAccounts, parseAccountImport } from '../domain/account-import.js';
 import { createSessionEnder } from '../oidc/end-sessions.js';
-
-const USAGE = `Usage: vakt <command> [options]
-
-Commands:
-  dev [--config FILE]                 Start for development: SQLite under .vakt/, demo tenant and apps
-  start [--config FILE] [--workers N] Start for production (needs VAKT_SECRET, https VAKT_PUBLIC_URL)
-  migrate                             Bring the database schema up to date
-  apply FILE                          Apply tenants and clients from a YAML or JSON file (idempotent)
-  keys rotate --tenant SLUG           Add new signing keys; old ones stay published until their tokens expire
-  keys list --tenant SLUG             List a tenant's published signing keys
-  users create --tenant SLUG (--email E | --phone P)... --password-stdin [--name NAME]
-                                      Create an account; the password is read from standard input
-  users import FILE --tenant SLUG     Create accounts from JSON lines (docs/accounts-import.md);
-                                      existing ones are skipped, a bad line imports nothing
-  users disable --tenant SLUG ACCOUNT End the account's sessions and tokens and refuse its logins;
-                                      ACCOUNT is its id, an email address or a phone number
-  users enable --tenant SLUG ACCOUNT  Let a disabled account log in again
-  users delete --tenant SLUG ACCOUNT  Delete the account and all that is its own; end its sessions
-  sweep                               Delete expired sessions and tokens, old one-time codes and idle
-                                      guess counters (a running server does this every 10 minutes)
-
-Environment: DATABASE_URL (postgres://… or a SQLite path), PORT, HOST, VAKT_PUBLIC_URL, VAKT_SECRET,
-VAKT_DATA_DIR (default .vakt), LOG_LEVEL, VAKT_REDIS_URL. See docs/configuration.md.`;
+import { type CliMessageKey, plural, t } from './messages/index.js';
 
 class UsageError extends Error {}
 
@@ -53,13 +31,23 @@ function parse(
       positionals: string[];
     };
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // Node's own wording is English; the option it names is said in the operator's language.
+    const { code, message } = error as NodeJS.ErrnoException;
+    const option = /'(--?[^' ]+)/.exec(message)?.[1];
+    if (option && code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new UsageError(t('usage.unknown_option', { option }));
+    if (option && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const takesValue = options?.[option.replace(/^--?/, '')]?.type === 'string';
+      throw new UsageError(
+        t(takesValue ? 'usage.option_needs_value' : 'usage.option_takes_no_value', { option }),
+      );
+    }
+    throw new UsageError(message);
   }
 }
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY)
-    throw new UsageError('--password-stdin reads the password from standard input; pipe it in');
+  if (process.stdin.isTTY) throw new UsageError(t('usage.password_tty'));
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   // One trailing newline is the pipe's, not the password's.
@@ -126,12 +114,16 @@ async function serve(mode: 'development' | 'production', configFile: string | un
         if (stopping) {
           if (code !== 0 || signal) {
             unclean++;
-            console.error(`vakt: worker ${worker.process.pid} did not stop cleanly (${signal ?? code})`);
+            console.error(
+              `vakt: ${t('serve.worker_unclean', { pid: worker.process.pid ?? '?', reason: signal ?? code })}`,
+            );
           }
           if (allStopped()) process.exit(unclean > 0 ? 1 : 0);
           return;
         }
-        console.error(`vakt: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+        console.error(
+          `vakt: ${t('serve.worker_exited', { pid: worker.process.pid ?? '?', reason: signal ?? code })}`,
+        );
         cluster.fork(env);
       });
       // A worker whose primary dies exits at once, dropping what it was answering: on SIGTERM or
@@ -146,7 +138,13 @@ async function serve(mode: 'development' | 'production', configFile: string | un
       };
       process.once('SIGTERM', stopWorkers);
       process.once('SIGINT', stopWorkers);
-      console.log(`vakt ${mode}: ${workers} workers on ${settings.publicUrl}`);
+      console.log(
+        t('serve.workers', {
+          mode: t(mode === 'development' ? 'mode.development' : 'mode.production'),
+          workers,
+          url: settings.publicUrl,
+        }),
+      );
       return;
     }
   }
@@ -164,7 +162,9 @@ async function serve(mode: 'development' | 'production', configFile: string | un
     vakt.stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(`vakt: stopping failed: ${error instanceof Error ? error.message : String(error)}`);
+        console.error(
+          `vakt: ${t('serve.stop_failed', { message: error instanceof Error ? error.message : String(error) })}`,
+        );
         process.exit(1);
       },
     );
@@ -174,39 +174,63 @@ async function serve(mode: 'development' | 'production', configFile: string | un
   if (cluster.isWorker) return;
   if (mode === 'development') {
     const tenants = await vakt.tenants.listTenantSlugs();
-    console.log(`
-vakt is running in development mode on ${url}
-  database:        ${settings.databaseUrl.startsWith('postgres') ? 'PostgreSQL (DATABASE_URL)' : settings.databaseUrl}
-  demo app A:      ${url}/demo/a/
-  demo app B:      ${url}/demo/b/
-${tenants.map((t) => `  issuer (${t}):${' '.repeat(Math.max(1, 7 - t.length))}${url}/t/${t}\n  discovery:       ${url}/t/${t}/.well-known/openid-configuration`).join('\n')}
-  demo account:    ${DEMO_EMAIL} or ${DEMO_PHONE}, password ${DEMO_PASSWORD}
-  outbox:          ${url}/dev/outbox (codes sent by email and SMS; nothing leaves this machine
-                   unless VAKT_SMTP_URL or VAKT_SMS_WEBHOOK_URL is set)
-`);
+    console.log(
+      developmentBanner(url, [
+        [
+          t('dev.database'),
+          settings.databaseUrl.startsWith('postgres') ? 'PostgreSQL (DATABASE_URL)' : settings.databaseUrl,
+        ],
+        [t('dev.demo_app_a'), `${url}/demo/a/`],
+        [t('dev.demo_app_b'), `${url}/demo/b/`],
+        ...tenants.flatMap((tenant): [string, string][] => [
+          [t('dev.issuer', { tenant }), `${url}/t/${tenant}`],
+          [t('dev.discovery'), `${url}/t/${tenant}/.well-known/openid-configuration`],
+        ]),
+        [
+          t('dev.demo_account'),
+          t('dev.demo_account_value', { email: DEMO_EMAIL, phone: DEMO_PHONE, password: DEMO_PASSWORD }),
+        ],
+        [t('dev.outbox'), t('dev.outbox_value', { url })],
+      ]),
+    );
   } else {
-    console.log(`vakt started on ${settings.host}:${settings.port}, public URL ${url}`);
+    console.log(t('serve.started', { host: settings.host, port: settings.port, url }));
   }
+}
+
+/**
+ * What `vakt dev` prints once it listens: a heading, then one labelled row per line with the
+ * values in one column (a value's later lines indented to it).
+ */
+function developmentBanner(url: string, rows: [label: string, value: string][]): string {
+  const column = Math.max(19, ...rows.map(([label]) => label.length + 4));
+  const lines = rows.map(
+    ([label, value]) => `  ${label}:`.padEnd(column) + value.split('\n').join(`\n${' '.repeat(column)}`),
+  );
+  return `\n${t('dev.running', { url })}\n${lines.join('\n')}\n`;
 }
 
 /** `vakt users import FILE --tenant T`: every line is checked before any account is created. */
 async function importUsers(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { tenant: { type: 'string' } });
   const tenant = values.tenant as string | undefined;
-  if (!tenant) throw new UsageError('--tenant is required');
-  if (positionals.length !== 1) throw new UsageError('users import takes one file');
+  if (!tenant) throw new UsageError(t('usage.tenant_required'));
+  if (positionals.length !== 1) throw new UsageError(t('usage.import_one_file'));
   const file = positionals[0]!;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new UsageError(
-      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      t('usage.cannot_read', {
+        file,
+        reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message,
+      }),
     );
   }
   const outcome = await withCore('development', async (core) => {
     const record = await core.tenants.loadTenant(tenant);
-    if (!record) throw new UsageError(`no tenant "${tenant}"`);
+    if (!record) throw new UsageError(t('usage.no_tenant', { tenant }));
     const parsed = parseAccountImport(text, record.settings.defaultCountry);
     if (!parsed.ok) return parsed;
     const report = await importAccounts(
@@ -218,25 +242,30 @@ async function importUsers(args: string[]): Promise<number> {
     return { ok: true as const, report };
   });
   if (!outcome.ok) {
-    for (const problem of outcome.problems) console.error(`line ${problem.line}: ${problem.message}`);
+    for (const problem of outcome.problems)
+      console.error(t('users.line', { line: problem.line, text: problem.message }));
     const lines = new Set(outcome.problems.map((p) => p.line)).size;
-    console.error(`vakt: ${file}: nothing imported, ${lines} bad line${lines === 1 ? '' : 's'}`);
+    console.error(`vakt: ${plural('users.import_failed', lines, { file })}`);
     return 2;
   }
   const { created, skipped } = outcome.report;
   console.log(
-    `created ${created} account${created === 1 ? '' : 's'}, skipped ${skipped.length} (already exist)${skipped.length ? ':' : ''}`,
+    `${plural('users.imported', created, { skipped: skipped.length })}${skipped.length ? ':' : ''}`,
   );
-  for (const s of skipped) console.log(`  line ${s.line}: ${s.identifier}`);
+  for (const s of skipped) console.log(`  ${t('users.line', { line: s.line, text: s.identifier })}`);
   return 0;
 }
 
-const IDENTIFIER_MESSAGES: Record<string, string> = {
-  'identifier.email_invalid': 'that is not a valid email address',
-  'identifier.phone_invalid': 'that is not a valid phone number',
+const IDENTIFIER_MESSAGES: Record<string, CliMessageKey> = {
+  'identifier.email_invalid': 'users.email_invalid',
+  'identifier.phone_invalid': 'users.phone_invalid',
 };
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const APPLY_CHANGES: Record<'created' | 'updated' | 'unchanged', CliMessageKey> = {
+  created: 'apply.created',
+  updated: 'apply.updated',
+  unchanged: 'apply.unchanged',
+};
 
 /**
  * `vakt users disable|enable|delete --tenant T ACCOUNT`, ACCOUNT being the account's id or one of
@@ -249,34 +278,34 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 async function changeUser(action: 'disable' | 'enable' | 'delete', args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { tenant: { type: 'string' } });
   const tenant = values.tenant as string | undefined;
-  if (!tenant) throw new UsageError('--tenant is required');
+  if (!tenant) throw new UsageError(t('usage.tenant_required'));
   const who = positionals[0];
-  if (positionals.length !== 1 || !who)
-    throw new UsageError(`users ${action} takes one account: its id, an email address or a phone number`);
+  if (positionals.length !== 1 || !who) throw new UsageError(t('usage.one_account', { action }));
   return withCore('development', async (core) => {
     const record = await core.tenants.loadTenant(tenant);
-    if (!record) throw new UsageError(`no tenant "${tenant}"`);
+    if (!record) throw new UsageError(t('usage.no_tenant', { tenant }));
     const found = await core.accounts.findAccountForOperator(tenant, record.settings.defaultCountry, who);
     if (!found.ok) {
-      console.error(`vakt: ${IDENTIFIER_MESSAGES[found.error]}`);
+      const key = IDENTIFIER_MESSAGES[found.error];
+      console.error(`vakt: ${key ? t(key) : found.error}`);
       return 1;
     }
     const account = found.value;
     if (!account) {
-      console.error(`vakt: tenant ${tenant} has no account "${who}"`);
+      console.error(`vakt: ${t('users.no_account', { tenant, account: who })}`);
       return 1;
     }
     if (action === 'enable') {
-      if (account.status === 'active') console.log(`${account.id} was not disabled`);
+      if (account.status === 'active') console.log(t('users.not_disabled', { id: account.id }));
       else {
         await core.accounts.setAccountStatus(tenant, account.id, 'active');
-        console.log(`${account.id} enabled`);
+        console.log(t('users.enabled', { id: account.id }));
       }
       return 0;
     }
     if (action === 'delete' && !(await core.accounts.deleteAccount(tenant, account.id))) {
       // Another command deleted it since the look-up, and ended its sessions.
-      console.error(`vakt: tenant ${tenant} has no account "${who}"`);
+      console.error(`vakt: ${t('users.no_account', { tenant, account: who })}`);
       return 1;
     }
     if (action === 'disable' && account.status !== 'disabled')
@@ -288,8 +317,12 @@ async function changeUser(action: 'disable' | 'enable' | 'delete', args: string[
     });
     const ended = await endSessions(tenant, account.id);
     const done =
-      action === 'delete' ? 'deleted' : account.status === 'disabled' ? 'was disabled' : 'disabled';
-    console.log(`${account.id} ${done}; ${plural(ended, 'session')} ended`);
+      action === 'delete'
+        ? 'users.deleted'
+        : account.status === 'disabled'
+          ? 'users.already_disabled'
+          : 'users.disabled';
+    console.log(t(done, { id: account.id, ended: plural('users.sessions_ended', ended) }));
     return 0;
   });
 }
@@ -303,7 +336,7 @@ export async function main(argv: string[]): Promise<number> {
         const { values } = parse(rest, { config: { type: 'string' }, workers: { type: 'string' } });
         const workers = values.workers === undefined ? 1 : Number(values.workers);
         if (!Number.isInteger(workers) || workers < 1 || workers > 64)
-          throw new UsageError('--workers must be a whole number from 1 to 64');
+          throw new UsageError(t('usage.workers'));
         await serve(
           command === 'dev' ? 'development' : 'production',
           values.config as string | undefined,
@@ -314,12 +347,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'migrate': {
         parse(rest, {});
         const applied = await withCore('development', async (_core, migrations) => migrations);
-        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date');
+        console.log(
+          applied.length ? t('migrate.applied', { migrations: applied.join(', ') }) : t('migrate.up_to_date'),
+        );
         return 0;
       }
       case 'apply': {
         const { positionals } = parse(rest, {});
-        if (positionals.length !== 1) throw new UsageError('apply takes one file');
+        if (positionals.length !== 1) throw new UsageError(t('usage.apply_one_file'));
         const config = loadDeploymentConfig(positionals[0]!);
         const reports = await withCore('development', async (core) => {
           const result = await core.tenants.applyDeploymentConfig(config);
@@ -329,7 +364,13 @@ export async function main(argv: string[]): Promise<number> {
         for (const r of reports) {
           const c = r.clients;
           console.log(
-            `tenant ${r.tenant}: ${r.tenantChange}; clients added ${c.added.length}, updated ${c.updated.length}, removed ${c.removed.length}`,
+            t('apply.report', {
+              tenant: r.tenant,
+              change: t(APPLY_CHANGES[r.tenantChange]),
+              added: c.added.length,
+              updated: c.updated.length,
+              removed: c.removed.length,
+            }),
           );
         }
         return 0;
@@ -338,7 +379,12 @@ export async function main(argv: string[]): Promise<number> {
         parse(rest, {});
         const swept = await withCore('development', (core) => core.sweep());
         console.log(
-          `deleted ${swept.oidcModels} expired sessions and tokens, ${swept.oneTimeCodes} old one-time codes, ${swept.throttles} idle guess counters, ${swept.codePlaces} old places in code limits`,
+          t('sweep.done', {
+            sessions: swept.oidcModels,
+            codes: swept.oneTimeCodes,
+            counters: swept.throttles,
+            places: swept.codePlaces,
+          }),
         );
         return 0;
       }
@@ -346,14 +392,15 @@ export async function main(argv: string[]): Promise<number> {
         const [sub, ...args] = rest;
         const { values } = parse(args, { tenant: { type: 'string' } });
         const tenant = values.tenant as string | undefined;
-        if (!tenant) throw new UsageError('--tenant is required');
+        if (!tenant) throw new UsageError(t('usage.tenant_required'));
         if (sub === 'rotate') {
           const kids = await withCore('development', async (core) => {
-            if (!(await core.repos.tenants.findTenant(tenant))) throw new UsageError(`no tenant "${tenant}"`);
+            if (!(await core.repos.tenants.findTenant(tenant)))
+              throw new UsageError(t('usage.no_tenant', { tenant }));
             await core.keys.ensureSigningKeys(tenant);
             return core.keys.rotateSigningKeys(tenant);
           });
-          console.log(`new signing keys for ${tenant}: ${kids.join(', ')}`);
+          console.log(t('keys.rotated', { tenant, kids: kids.join(', ') }));
           return 0;
         }
         if (sub === 'list') {
@@ -361,13 +408,13 @@ export async function main(argv: string[]): Promise<number> {
           for (const k of keys) console.log(`${k.kid}\t${k.alg}`);
           return 0;
         }
-        throw new UsageError('keys takes rotate or list');
+        throw new UsageError(t('usage.keys_subcommand'));
       }
       case 'users': {
         const [sub, ...args] = rest;
         if (sub === 'import') return await importUsers(args);
         if (sub === 'disable' || sub === 'enable' || sub === 'delete') return await changeUser(sub, args);
-        if (sub !== 'create') throw new UsageError('users takes create, import, disable, enable or delete');
+        if (sub !== 'create') throw new UsageError(t('usage.users_subcommand'));
         const { values } = parse(args, {
           tenant: { type: 'string' },
           email: { type: 'string', multiple: true },
@@ -378,14 +425,13 @@ export async function main(argv: string[]): Promise<number> {
         const tenant = values.tenant as string | undefined;
         const emails = (values.email as string[] | undefined) ?? [];
         const phones = (values.phone as string[] | undefined) ?? [];
-        if (!tenant) throw new UsageError('--tenant is required');
-        if (emails.length + phones.length === 0) throw new UsageError('give at least one --email or --phone');
+        if (!tenant) throw new UsageError(t('usage.tenant_required'));
+        if (emails.length + phones.length === 0) throw new UsageError(t('usage.identifier_required'));
         const password = values['password-stdin'] ? await readStdin() : undefined;
-        if (values['password-stdin'] && !password)
-          throw new UsageError('the password on standard input is empty');
+        if (values['password-stdin'] && !password) throw new UsageError(t('usage.password_empty'));
         const result = await withCore('development', async (core) => {
           const record = await core.tenants.loadTenant(tenant);
-          if (!record) throw new UsageError(`no tenant "${tenant}"`);
+          if (!record) throw new UsageError(t('usage.no_tenant', { tenant }));
           return core.accounts.createAccount({
             tenant,
             defaultCountry: record.settings.defaultCountry,
@@ -397,12 +443,13 @@ export async function main(argv: string[]): Promise<number> {
           });
         });
         if (!result.ok) {
-          const messages: Record<string, string> = {
+          const messages: Record<string, CliMessageKey> = {
             ...IDENTIFIER_MESSAGES,
-            'identifier.taken': 'an identifier already belongs to another account in this tenant',
-            'request.invalid': 'give at least one identifier',
+            'identifier.taken': 'users.identifier_taken',
+            'request.invalid': 'users.identifier_missing',
           };
-          console.error(`vakt: ${messages[result.error] ?? result.error}`);
+          const key = messages[result.error];
+          console.error(`vakt: ${key ? t(key) : result.error}`);
           return 1;
         }
         console.log(result.value.id);
@@ -412,18 +459,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        console.log(USAGE);
+        console.log(t('usage'));
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command "${command}"`);
+        throw new UsageError(t('usage.unknown_command', { command }));
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      console.error(`vakt: ${error.message}\n\n${USAGE}`);
+      console.error(`vakt: ${error.message}\n\n${t('usage')}`);
       return 2;
     }
     if (error instanceof ConfigError) {
-      console.error(`vakt: configuration error: ${error.message}`);
+      console.error(`vakt: ${t('config.error', { message: error.message })}`);
       return 2;
     }
     console.error(`vakt: ${(error as Error).message}`);

@@ -14,6 +14,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The environment without the operator's language: vakt's own output is English (LANG=C) unless a
+ * test sets LC_ALL, LC_MESSAGES or LANG itself, whatever the machine running the tests speaks.
+ */
+function withoutLocale(env: NodeJS.ProcessEnv): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !/^(LC_ALL|LC_MESSAGES|LANG)$/.test(name)) result[name] = value;
+  }
+  return { ...result, LANG: 'C' };
+}
+
 export interface VaktProcess {
   child: ChildProcess;
   url: string;
@@ -49,7 +61,13 @@ export async function startVaktProcess(
   port: number,
 ): Promise<VaktProcess> {
   const child = spawn(process.execPath, ['bin/vakt.js', ...args], {
-    env: { ...process.env, NODE_NO_WARNINGS: '1', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    env: {
+      ...withoutLocale(process.env),
+      NODE_NO_WARNINGS: '1',
+      LOG_LEVEL: 'warn',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -101,10 +119,13 @@ export interface VaktRun {
   stderr: string;
 }
 
-/** The environment of the test run without anything that would point vakt elsewhere. */
+/**
+ * The environment of the test run without anything that would point vakt elsewhere, and in
+ * English (see withoutLocale).
+ */
 function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
+  for (const [name, value] of Object.entries(withoutLocale(process.env))) {
     if (value === undefined || /^(VAKT_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$|NODE_OPTIONS$)/.test(name))
       continue;
     env[name] = value;

@@ -129,7 +129,8 @@ export function randomPassword(): string {
 export async function createEmailAccounts(
   running: RunningVakt,
   accounts: ReadonlyArray<readonly [string, { password: string } | { passwordHash: string }]>,
-): Promise<void> {
+): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
   for (const [email, secret] of accounts) {
     const created = await running.vakt.accounts.createAccount({
       tenant: 'acme',
@@ -139,5 +140,7 @@ export async function createEmailAccounts(
       verified: true,
     });
     assert.ok(created.ok, email);
+    ids[email] = created.value.id;
   }
+  return ids;
 }
