@@ -113,7 +113,8 @@ export interface AccountService {
   ): Promise<Result<AccountTable | undefined, 'identifier.email_invalid' | 'identifier.phone_invalid'>>;
   /**
    * Disables an account (no login, no tokens, no claims; its login page says so only to whoever
-   * gives its password) or enables it again, auditing it. False when there is no such account. Its sessions are the caller's to end.
+   * gives its password) or enables it again, auditing it. False when there is no such account.
+   * Its sessions are the caller's to end.
    */
   setAccountStatus(tenant: string, accountId: string, status: 'active' | 'disabled'): Promise<boolean>;
   /** Deletes an account and all that is its own, auditing it; false when there is none. */

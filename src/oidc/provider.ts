@@ -40,8 +40,8 @@ export interface ProviderPages {
 /**
  * The methods each of the provider's endpoints takes: oidc-provider's default routes, for the
  * features enabled below, and POST at the authorization and logout endpoints, which vakt answers
- * before oidc-provider sees it (form-post-requests.ts). HEAD comes with GET, and OPTIONS with every endpoint
- * (allowHeader). test/http.bad-input.test.ts holds the list to what oidc-provider serves.
+ * before oidc-provider sees it (form-post-requests.ts). HEAD comes with GET, and OPTIONS with
+ * every endpoint (allowHeader). test/http.bad-input.test.ts holds the list to what is served.
  */
 export const ENDPOINT_METHODS: ReadonlyArray<readonly [path: RegExp, methods: readonly string[]]> = [
   [/^\/\.well-known\/openid-configuration$/, ['GET']],
