@@ -8,6 +8,29 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// The two lines this file prints itself, in the operator's language, chosen as
+// src/cli/messages/index.ts chooses it (that module cannot be loaded yet here: it may be
+// TypeScript, or missing).
+const MESSAGES = {
+  missing: {
+    en: 'neither src/ nor dist/ is present; reinstall the package.',
+    nb: 'verken src/ eller dist/ finnes; installer pakken på nytt.',
+    sv: 'varken src/ eller dist/ finns; installera om paketet.',
+  },
+  sources: {
+    en: 'running the TypeScript sources; `npm run build` first to run compiled JavaScript.',
+    nb: 'kjører TypeScript-kildene; kjør `npm run build` først for å kjøre kompilert JavaScript.',
+    sv: 'kör TypeScript-källorna; kör `npm run build` först för att köra kompilerad JavaScript.',
+  },
+};
+const { LC_ALL, LC_MESSAGES, LANG } = process.env;
+const language = [LC_ALL, LC_MESSAGES, LANG]
+  .find((value) => value?.trim())
+  ?.trim()
+  .toLowerCase()
+  .split(/[_.@-]/)[0];
+const locale = ['nb', 'no', 'nn'].includes(language) ? 'nb' : language === 'sv' ? 'sv' : 'en';
+
 const sourceDir = fileURLToPath(new URL('../src/', import.meta.url));
 const source = new URL('../src/cli/main.ts', import.meta.url);
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
@@ -28,7 +51,7 @@ function compiledIsCurrent() {
 
 if (!existsSync(source)) {
   if (!existsSync(compiled)) {
-    console.error('vakt: neither src/ nor dist/ is present; reinstall the package.');
+    console.error(`vakt: ${MESSAGES.missing[locale]}`);
     process.exit(1);
   }
   await import(compiled.href);
@@ -36,7 +59,7 @@ if (!existsSync(source)) {
   await import(compiled.href);
 } else {
   if (process.argv[2] === 'start') {
-    console.error('vakt: running the TypeScript sources; `npm run build` first to run compiled JavaScript.');
+    console.error(`vakt: ${MESSAGES.sources[locale]}`);
   }
   const { tsImport } = await import('tsx/esm/api');
   await tsImport(source.href, import.meta.url);

@@ -1,7 +1,7 @@
 // Which code the `vakt` command runs (bin/vakt.js), seen as an operator sees it: in a checkout,
 // `vakt start` runs the compiled dist/ when it is at least as new as every file in src/, and
 // otherwise the TypeScript sources through tsx, saying so; every other command runs the sources;
-// a package without src/ runs dist/. The layouts are built in a scratch folder with a stand-in
+// a package without src/ runs dist/; what it says itself is in the operator's language. The layouts are built in a scratch folder with a stand-in
 // main module for each side, so the test sees the choice itself and nothing else.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -51,10 +51,12 @@ function layout(options: { src: boolean; dist: boolean; distNewer?: boolean }): 
   return root;
 }
 
-function run(root: string, command: string) {
+/** Runs `vakt command` in `root`; in English unless `locale` says otherwise (see cli.locale). */
+function run(root: string, command: string, locale: Record<string, string> = { LANG: 'C' }) {
+  const { LC_ALL: _all, LC_MESSAGES: _messages, LANG: _lang, ...env } = process.env;
   const result = spawnSync(process.execPath, [join(root, 'bin', 'vakt.js'), command], {
     encoding: 'utf8',
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    env: { ...env, NODE_NO_WARNINGS: '1', ...locale },
   });
   return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr };
 }
@@ -88,5 +90,15 @@ describe('which code `vakt` runs', () => {
     const broken = run(layout({ src: false, dist: false }), 'start');
     assert.equal(broken.code, 1);
     assert.match(broken.stderr, /neither src\/ nor dist\/ is present/);
+  });
+
+  test("its own two lines follow the operator's language, as the rest of the command does", () => {
+    const checkout = layout({ src: true, dist: false });
+    const missing = layout({ src: false, dist: false });
+    assert.match(run(checkout, 'start', { LANG: 'nb_NO.UTF-8' }).stderr, /kjører TypeScript-kildene/);
+    assert.match(run(missing, 'start', { LANG: 'nb_NO.UTF-8' }).stderr, /verken src\/ eller dist\/ finnes/);
+    const swedish = { LC_ALL: 'sv_SE.UTF-8', LANG: 'nb_NO.UTF-8' };
+    assert.match(run(checkout, 'start', swedish).stderr, /kör TypeScript-källorna/);
+    assert.match(run(missing, 'start', swedish).stderr, /varken src\/ eller dist\/ finns/);
   });
 });
