@@ -1,8 +1,9 @@
 // Which code the `vakt` command runs (bin/vakt.js), seen as an operator sees it: in a checkout,
 // `vakt start` runs the compiled dist/ when it is at least as new as every file in src/, and
 // otherwise the TypeScript sources through tsx, saying so; every other command runs the sources;
-// a package without src/ runs dist/; what it says itself is in the operator's language. The layouts are built in a scratch folder with a stand-in
-// main module for each side, so the test sees the choice itself and nothing else.
+// a package without src/ runs dist/; what it says itself is in the operator's language. The
+// layouts are built in a scratch folder with a stand-in main module for each side, so the test
+// sees the choice itself and nothing else.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
