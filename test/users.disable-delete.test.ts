@@ -4,16 +4,21 @@
 // logout endpoint: a disabled or deleted account's sessions, refresh and access tokens end at
 // once, each client that signed it in gets a logout token, and its password logs in no more (a
 // wrong password gets the answer any wrong one gets; the right one is told the account is
-// closed, with a link to customer support); enabling it lets it log in again, and a deleted account's email
-// address can make a new account. Bad input exits non-zero with one clear line.
+// closed, with a link to customer support); enabling it lets it log in again, and a deleted
+// account's email address can make a new account. Bad input exits non-zero with one clear line,
+// and so does a delete that another one beat to it (on PostgreSQL, where the test can see the
+// command wait).
 // Cites: ASVS 7.4.2 (disabling or deleting an account ends its sessions), ASVS 6.3.8 (without
-// the password, a disabled account looks like an unknown one), back-channel logout (logout token shape).
+// the password, a disabled account looks like an unknown one), back-channel logout (logout
+// token shape).
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
+import pg from 'pg';
 import { nb } from '../src/ui/messages/nb.js';
 import {
   type BackchannelReceiver,
@@ -54,6 +59,7 @@ for (const kind of databaseKinds) {
         ['disabled@example.com', { password }],
         ['bystander@example.com', { password }],
         ['raced@example.com', { password }],
+        ['lost-race@example.com', { password }],
       ]);
       const created = await running.vakt.accounts.createAccount({
         tenant: 'acme',
@@ -238,6 +244,50 @@ for (const kind of databaseKinds) {
         password,
       });
       assert.equal(other.status, 303, alertText(other));
+    });
+
+    test('a delete that loses a race with another one says there is no such account, and audits nothing', {
+      skip:
+        kind.name === 'postgres'
+          ? false
+          : 'PostgreSQL only: there a test can see the command wait for the row; SQLite shows no one a waiting writer',
+    }, async () => {
+      const found = await running.vakt.accounts.findAccountForOperator('acme', 'NO', 'lost-race@example.com');
+      assert.ok(found.ok && found.value);
+      const id = found.value.id;
+      // The other command: its delete made and not yet committed, so this one still finds the
+      // account, and its own delete waits for the row. The watcher sees it wait (from a
+      // connection of its own: in a transaction, pg_stat_activity stays as first read).
+      const other = new pg.Client({ connectionString: running.database.url });
+      const watcher = new pg.Client({ connectionString: running.database.url });
+      await Promise.all([other.connect(), watcher.connect()]);
+      try {
+        await other.query('begin');
+        await other.query('delete from accounts where id = $1', [id]);
+        const losing = users(['delete', '--tenant', 'acme', 'lost-race@example.com']);
+        for (let tries = 0; ; tries++) {
+          const { rows } = await watcher.query<{ n: string }>(
+            `select count(*) as n from pg_stat_activity
+              where wait_event_type = 'Lock' and query like 'delete from "accounts"%'`,
+          );
+          if (Number(rows[0]?.n) > 0) break;
+          assert.ok(tries < 800, 'the command reached its delete');
+          await sleep(25);
+        }
+        await other.query('commit');
+        const lost = await losing;
+        expectExit(lost, 1);
+        assert.equal(lost.stderr.trim(), 'vakt: tenant acme has no account "lost-race@example.com"');
+        assert.equal(lost.stdout, '', 'no sessions ended by this command');
+      } finally {
+        await Promise.all([other.end(), watcher.end()]);
+      }
+      const audited = await running.vakt.repos.audit.listEvents('acme', { accountId: id });
+      assert.deepEqual(
+        audited.filter((e) => e.type === 'account.deleted'),
+        [],
+        'the losing command audits no deletion (the other one, plain SQL here, audits its own)',
+      );
     });
 
     test('bad input: one clear line, a non-zero exit, nothing changed', async () => {
