@@ -132,6 +132,16 @@ for (const kind of databaseKinds) {
       const left = (expires - Date.now()) / 1000;
       assert.ok(left > IDLE_SECONDS - 60 && left <= IDLE_SECONDS, `expires an idle time from now: ${left} s`);
 
+      // With the language switch on the same page, both cookies are set.
+      const switched = await agent.request(`${running.issuer}/account/password?lang=en`);
+      assert.deepEqual(
+        switched.headers
+          .getSetCookie()
+          .map((cookie) => cookie.split('=')[0])
+          .sort(),
+        ['vakt_acme_session', 'vakt_acme_session.sig', 'vakt_lang'],
+      );
+
       // 100 minutes after the login, 50 after the page: alive, though no app signed in since.
       clock.advance(50 * MINUTE);
       assert.equal(await stillLoggedIn(agent), true, '50 minutes after the account page');

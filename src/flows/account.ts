@@ -90,6 +90,11 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     if (!(await accounts.findAccountProfile(runtime.slug, session.accountId))) return undefined;
     // Using these pages is using the session, as signing in to an app is (ASVS 7.3.1).
     await touchSession(provider, runtime.settings, ctx, session);
+    // The cookie went onto the raw response, whose Set-Cookie Fastify's own headers would
+    // replace (the language switch's, say): hand it over to the reply instead.
+    const cookies = reply.raw.getHeader('set-cookie');
+    reply.raw.removeHeader('set-cookie');
+    for (const cookie of [cookies ?? []].flat()) reply.header('set-cookie', String(cookie));
     return { accountId: session.accountId, sessionId: session.jti, uid: session.uid };
   }
 
