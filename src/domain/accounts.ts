@@ -251,29 +251,30 @@ export function createAccountService(deps: {
         : undefined;
       const accountId = found?.identifier.account_id;
       const stored = found?.passwordHash;
+      /** Every refused login is audited (ASVS 16.3.1), with why. */
+      const failed = async (
+        error: LoginFailure,
+        reason: 'locked' | 'unknown_identifier' | 'wrong_password' | 'disabled',
+      ) => {
+        await repos.audit.recordEvent({
+          tenant,
+          ...(reason === 'unknown_identifier' ? {} : { accountId }),
+          type: 'login.failed',
+          at: clock.now(),
+          detail: { reason },
+        });
+        return fail(error);
+      };
       const failures = accountId && stored ? await throttle.accountFailures(tenant, accountId) : 0;
       if (accountId && failures >= ACCOUNT_FAILURE_LIMIT) {
         // NIST 800-63B: after 100 consecutive failures the password stops working until reset.
         await hasher.verifyDummy(password, signal);
-        await repos.audit.recordEvent({
-          tenant,
-          accountId,
-          type: 'login.failed',
-          at: clock.now(),
-          detail: { reason: 'locked' },
-        });
-        return fail('login.locked');
+        return failed('login.locked', 'locked');
       }
       if (!found || !accountId || !stored) {
         await hasher.verifyDummy(password, signal);
         await throttle.accountFailed(tenant, undefined);
-        await repos.audit.recordEvent({
-          tenant,
-          type: 'login.failed',
-          at: clock.now(),
-          detail: { reason: 'unknown_identifier' },
-        });
-        return fail('login.invalid_credentials');
+        return failed('login.invalid_credentials', 'unknown_identifier');
       }
       const passwordOk = await hasher.verify(stored, password, signal);
       const active = found.status === 'active';
@@ -288,26 +289,12 @@ export function createAccountService(deps: {
       }
       if (!passwordOk) {
         await throttle.accountFailed(tenant, accountId);
-        await repos.audit.recordEvent({
-          tenant,
-          accountId,
-          type: 'login.failed',
-          at: clock.now(),
-          detail: { reason: 'wrong_password' },
-        });
-        return fail('login.invalid_credentials');
+        return failed('login.invalid_credentials', 'wrong_password');
       }
       if (!active) {
         // Said only to whoever knows the password: to anyone else a disabled account's
         // identifier looks like one that is unknown (ASVS 6.3.8), and a wrong password counts.
-        await repos.audit.recordEvent({
-          tenant,
-          accountId,
-          type: 'login.failed',
-          at: clock.now(),
-          detail: { reason: 'disabled' },
-        });
-        return fail('login.disabled');
+        return failed('login.disabled', 'disabled');
       }
       // Only an account with failures has a row to forget: no write on the usual login.
       if (failures > 0) await throttle.accountSucceeded(tenant, accountId);
