@@ -109,8 +109,8 @@ for (const kind of databaseKinds) {
       const context = await browser.newContext({ locale: 'en-GB' });
       context.setDefaultTimeout(10_000);
       try {
-        // The relying party's site: /post shows a form that posts `posted` to `postTo`; anything
-        // else answers "the client" and is recorded.
+        // The relying party's site: /post shows a form that posts `posted.fields` to `posted.to`;
+        // anything else answers "the client" and is recorded.
         let posted: { to: string; fields: Record<string, string> } = { to: '', fields: {} };
         const atClient: URL[] = [];
         await context.route(`${RP}/**`, async (route) => {
@@ -161,7 +161,13 @@ for (const kind of databaseKinds) {
         const secondTokens = await redeemCode(config, callback, second);
         assert.equal(secondTokens.claims()!.sub, firstTokens.claims()!.sub);
 
-        // A logout posted from the client's page: vakt asks, and the session ends.
+        // A logout posted from the client's page: vakt asks, and the session ends. Had the
+        // browser not sent the session cookie, vakt would have ended an empty session of its own
+        // and this one would still be stored, so the store is asked.
+        const sub = secondTokens.claims()!.sub;
+        const sessions = () => running.vakt.repos.oidcModels.listSessionIds('acme', sub, Date.now());
+        const mine = (await context.cookies(running.url)).find((c) => c.name === 'vakt_acme_session')?.value;
+        assert.ok(mine && (await sessions()).includes(mine), "this browser's session is stored");
         posted = {
           to: `${running.issuer}/session/end`,
           fields: {
@@ -175,6 +181,7 @@ for (const kind of databaseKinds) {
         await page.getByRole('button', { name: en['logout.confirm'] }).click();
         const loggedOut = await backAtClient('/logged-out');
         assert.equal(loggedOut.searchParams.get('state'), 'bye');
+        assert.ok(!(await sessions()).includes(mine), 'and gone from the store after the logout');
         const silent = await authorizationRequest(config, { prompt: 'none' });
         posted = { to: `${running.issuer}/auth`, fields: Object.fromEntries(silent.url.searchParams) };
         await page.goto(`${RP}/post`);
