@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
-import { AbandonedError, BusyError, type ErrorCode } from '../domain/errors.js';
+import type { ErrorCode } from '../domain/errors.js';
 import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
@@ -35,7 +35,7 @@ import {
   type SessionsNotice,
 } from '../ui/journey-pages.js';
 import { passwordField } from './codes.js';
-import { clientGone, type SendErrorPage, waitText } from './kit.js';
+import { checkWithTakenTry, clientGone, type SendErrorPage, waitText } from './kit.js';
 import type { NewPasswordStep } from './new-password.js';
 
 export interface AccountPageDeps {
@@ -141,21 +141,11 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
         retryAfter: wait,
       };
     }
-    let right: boolean;
-    try {
-      right = await accounts.verifyPassword(runtime.slug, accountId, current, gone);
-    } catch (error) {
-      if (error instanceof AbandonedError) {
-        // The client went away while the check waited its turn: it was never made.
-        await deps.throttle.giveBack(runtime.slug, keys);
-        throw error;
-      }
-      if (!(error instanceof BusyError)) throw error;
-      // Too many password checks wait already: none was made, so the try goes back.
-      await deps.throttle.giveBack(runtime.slug, keys);
-      return { status: 503, error: 'server.busy', retryAfter: error.retryAfterSeconds };
-    }
-    if (!right) return { status: 401, error: 'account.wrong_password' };
+    const checked = await checkWithTakenTry(deps.throttle, runtime.slug, keys, () =>
+      accounts.verifyPassword(runtime.slug, accountId, current, gone),
+    );
+    if (checked.busy) return { status: 503, error: 'server.busy', retryAfter: checked.retryAfterSeconds };
+    if (!checked.value) return { status: 401, error: 'account.wrong_password' };
     await deps.throttle.giveBack(runtime.slug, [keys[1]!], [keys[0]!]);
     return undefined;
   }

@@ -11,13 +11,20 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { AccountService } from '../domain/accounts.js';
-import { AbandonedError, BusyError, type ErrorCode } from '../domain/errors.js';
+import type { ErrorCode } from '../domain/errors.js';
 import { normaliseIdentifier } from '../domain/identifiers.js';
 import type { ThrottleKey } from '../domain/throttle.js';
 import { renderConsentPage, renderLoginPage } from '../ui/pages.js';
 import type { CodeJourneys } from './codes.js';
 import { countryName } from './country-names.js';
-import { clientGone, type Journey, type JourneyKit, type JourneyRequest, type Params } from './kit.js';
+import {
+  checkWithTakenTry,
+  clientGone,
+  type Journey,
+  type JourneyKit,
+  type JourneyRequest,
+  type Params,
+} from './kit.js';
 
 interface InteractionDeps {
   kit: JourneyKit;
@@ -158,33 +165,24 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         remember: remember === 'on',
       });
     }
-    let result: Awaited<ReturnType<typeof accounts.verifyPasswordLogin>>;
-    try {
-      result = await accounts.verifyPasswordLogin(
+    const checked = await checkWithTakenTry(kit.throttle, runtime.slug, keys, () =>
+      accounts.verifyPasswordLogin(
         runtime.slug,
         runtime.settings.defaultCountry,
         identifier,
         password,
         clientGone(reply),
-      );
-    } catch (error) {
-      if (error instanceof AbandonedError) {
-        // The client went away while the check waited its turn: it was never made, so its try
-        // goes back to both keys. No one is left to answer (the error handler's 499).
-        await kit.throttle.giveBack(runtime.slug, keys);
-        throw error;
-      }
-      if (!(error instanceof BusyError)) throw error;
-      // Too many password checks wait already: this one was never made, so its try goes back to
-      // both keys and nothing counts against the person (ASVS 6.3.1).
-      await kit.throttle.giveBack(runtime.slug, keys);
-      reply.header('retry-after', String(error.retryAfterSeconds));
+      ),
+    );
+    if (checked.busy) {
+      reply.header('retry-after', String(checked.retryAfterSeconds));
       return showLogin(request, reply, journey, 503, {
         error: 'server.busy',
         identifier,
         remember: remember === 'on',
       });
     }
+    const result = checked.value;
     if (!result.ok) {
       // Counted already, when the guess was taken. A disabled account's right password is no
       // failed authentication, but a refusal (403).

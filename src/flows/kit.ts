@@ -7,7 +7,7 @@
 // - csrf: every POST carries the HMAC of its interaction uid, from a same-origin page.
 // - finish: a 303 back to oidc-provider, so the browser does not resend a form (RFC 9700 4.12).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorCode } from '../domain/errors.js';
+import { AbandonedError, BusyError, type ErrorCode } from '../domain/errors.js';
 import type { NormalisedIdentifier } from '../domain/identifiers.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/tenants.js';
@@ -197,4 +197,27 @@ export function clientGone(reply: FastifyReply): AbortSignal {
     });
   }
   return controller.signal;
+}
+
+/**
+ * Runs a password check for which a try was already taken on `keys`. A check that was never made
+ * gives that try back to every key, so nothing counts against the person (ASVS 6.3.1): when its
+ * client went away while it waited its turn (the AbandonedError is thrown on, for the error
+ * handler's 499), and when too many checks waited already (answered `busy`, with when to come
+ * back).
+ */
+export async function checkWithTakenTry<T>(
+  throttle: ThrottleService,
+  tenant: string,
+  keys: ThrottleKey[],
+  check: () => Promise<T>,
+): Promise<{ busy: false; value: T } | { busy: true; retryAfterSeconds: number }> {
+  try {
+    return { busy: false, value: await check() };
+  } catch (error) {
+    if (!(error instanceof AbandonedError) && !(error instanceof BusyError)) throw error;
+    await throttle.giveBack(tenant, keys);
+    if (error instanceof AbandonedError) throw error;
+    return { busy: true, retryAfterSeconds: error.retryAfterSeconds };
+  }
 }
