@@ -11,6 +11,7 @@ import * as oidc from 'openid-client';
 import {
   type BackchannelReceiver,
   startBackchannelReceiver,
+  tenantLoggingOutTo,
   verifyLogoutToken,
 } from './helpers/backchannel.js';
 import { databaseKinds } from './helpers/databases.js';
@@ -19,7 +20,7 @@ import { alertText, formField, UserAgent } from './helpers/http-client.js';
 import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { discoverClient } from './helpers/oidc.js';
-import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+import { RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
 
 for (const kind of databaseKinds) {
   describe(`changing the password on ${kind.name}`, { skip: kind.skip, timeout: 60_000 }, () => {
@@ -31,8 +32,7 @@ for (const kind of databaseKinds) {
     before(async () => {
       mailbox = await startMailbox();
       backchannel = await startBackchannelReceiver();
-      const tenant = testTenant();
-      tenant.clients[0]!.backchannelLogoutUri = backchannel.url;
+      const tenant = tenantLoggingOutTo(backchannel);
       running = await startVakt(kind, {
         env: { VAKT_SMTP_URL: mailbox.url, VAKT_MAIL_FROM: 'Acme ID <id@acme.example>' },
         config: { tenants: [tenant] },

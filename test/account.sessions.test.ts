@@ -8,18 +8,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
-import { type BackchannelReceiver, startBackchannelReceiver } from './helpers/backchannel.js';
+import {
+  type BackchannelReceiver,
+  startBackchannelReceiver,
+  tenantLoggingOutTo,
+} from './helpers/backchannel.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formField, type Response, UserAgent } from './helpers/http-client.js';
 import { authorizationUrl, expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { authorizationRequest, discoverClient, redeemCode } from './helpers/oidc.js';
-import {
-  createEmailAccounts,
-  type RunningVakt,
-  randomPassword,
-  startVakt,
-  testTenant,
-} from './helpers/vakt.js';
+import { createEmailAccounts, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
 
 for (const kind of databaseKinds) {
   describe(`the sessions page on ${kind.name}`, { skip: kind.skip }, () => {
@@ -31,8 +29,7 @@ for (const kind of databaseKinds) {
 
     before(async () => {
       backchannel = await startBackchannelReceiver();
-      const tenant = testTenant();
-      tenant.clients[0]!.backchannelLogoutUri = backchannel.url;
+      const tenant = tenantLoggingOutTo(backchannel);
       running = await startVakt(kind, { config: { tenants: [tenant] } });
       await createEmailAccounts(running, [
         ['listed@example.com', { password }],

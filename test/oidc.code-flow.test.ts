@@ -7,12 +7,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
-import { type BackchannelReceiver, startBackchannelReceiver } from './helpers/backchannel.js';
+import {
+  type BackchannelReceiver,
+  startBackchannelReceiver,
+  tenantLoggingOutTo,
+} from './helpers/backchannel.js';
 import { databaseKinds } from './helpers/databases.js';
 import { UserAgent } from './helpers/http-client.js';
 import { logInThroughPage } from './helpers/login.js';
 import { discoverClient } from './helpers/oidc.js';
-import { RP, type RunningVakt, randomPassword, startVakt, testTenant } from './helpers/vakt.js';
+import { RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
 
 for (const kind of databaseKinds) {
   describe(`OpenID Connect code flow on ${kind.name}`, { skip: kind.skip }, () => {
@@ -23,8 +27,7 @@ for (const kind of databaseKinds) {
 
     before(async () => {
       backchannel = await startBackchannelReceiver();
-      const tenant = testTenant();
-      tenant.clients[0]!.backchannelLogoutUri = backchannel.url;
+      const tenant = tenantLoggingOutTo(backchannel);
       running = await startVakt(kind, { config: { tenants: [tenant] } });
       const created = await running.vakt.accounts.createAccount({
         tenant: 'acme',

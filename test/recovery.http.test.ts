@@ -16,6 +16,7 @@ import { createManualClock } from '../src/domain/clock.js';
 import {
   type BackchannelReceiver,
   startBackchannelReceiver,
+  tenantLoggingOutTo,
   verifyLogoutToken,
 } from './helpers/backchannel.js';
 import { databaseKinds } from './helpers/databases.js';
@@ -50,8 +51,7 @@ for (const kind of databaseKinds) {
       slowSms = await startSmsGateway();
       slowSms.delayMs = 60;
       backchannel = await startBackchannelReceiver();
-      const acme = testTenant();
-      acme.clients[0]!.backchannelLogoutUri = backchannel.url;
+      const acme = tenantLoggingOutTo(backchannel);
       running = await startVakt(kind, {
         clock,
         env: deliveryEnv(mailbox, sms),

@@ -23,6 +23,7 @@ import { nb } from '../src/ui/messages/nb.js';
 import {
   type BackchannelReceiver,
   startBackchannelReceiver,
+  tenantLoggingOutTo,
   verifyLogoutToken,
 } from './helpers/backchannel.js';
 import { databaseKinds } from './helpers/databases.js';
@@ -37,7 +38,6 @@ import {
   randomPassword,
   startVakt,
   TEST_SECRET,
-  testTenant,
 } from './helpers/vakt.js';
 
 const STACK_TRACE = /\n\s+at /;
@@ -52,8 +52,7 @@ for (const kind of databaseKinds) {
 
     before(async () => {
       backchannel = await startBackchannelReceiver();
-      const tenant = testTenant();
-      tenant.clients[0]!.backchannelLogoutUri = backchannel.url;
+      const tenant = tenantLoggingOutTo(backchannel);
       running = await startVakt(kind, { config: { tenants: [tenant] } });
       await createEmailAccounts(running, [
         ['disabled@example.com', { password }],

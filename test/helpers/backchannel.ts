@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import { testTenant } from './vakt.js';
 
 export interface BackchannelReceiver {
   url: string;
@@ -65,4 +66,11 @@ export async function verifyLogoutToken(
   assert.ok(payload.sub || payload.sid, 'sub or sid');
   assert.equal('nonce' in payload, false, 'no nonce');
   return payload;
+}
+
+/** The test tenant (`testTenant`), its client `web` sending back-channel logout to `receiver`. */
+export function tenantLoggingOutTo(receiver: BackchannelReceiver): ReturnType<typeof testTenant> {
+  const tenant = testTenant();
+  tenant.clients[0]!.backchannelLogoutUri = receiver.url;
+  return tenant;
 }
