@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import bcrypt from 'bcryptjs';
 import * as oidc from 'openid-client';
 import pg from 'pg';
 import { nb } from '../src/ui/messages/nb.js';
@@ -221,6 +222,28 @@ for (const kind of databaseKinds) {
       expectExit(created, 0);
       const fresh = await signIn('deleted@example.com');
       assert.notEqual(fresh.sub, signedIn.sub, 'a new account, with nothing of the old one');
+    });
+
+    test("a disabled account's right password is audited as such, and its imported hash is upgraded only once it is enabled", async () => {
+      const legacy = bcrypt.hashSync(password, 10);
+      const { 'legacy@example.com': id } = await createEmailAccounts(running, [
+        ['legacy@example.com', { passwordHash: legacy }],
+      ]);
+      assert.ok(id && (await running.vakt.accounts.setAccountStatus('acme', id, 'disabled')));
+      assert.equal((await passwordLogin('legacy@example.com')).status, 403);
+      assert.equal(await running.vakt.repos.accounts.findPasswordHash(id), legacy, 'nothing written');
+      const refused = await running.vakt.repos.audit.listEvents('acme', {
+        accountId: id,
+        type: 'login.failed',
+      });
+      assert.deepEqual(
+        refused.map((e) => e.detail),
+        [{ reason: 'disabled' }],
+      );
+
+      assert.ok(await running.vakt.accounts.setAccountStatus('acme', id, 'active'));
+      assert.equal((await passwordLogin('legacy@example.com')).status, 303);
+      assert.match((await running.vakt.repos.accounts.findPasswordHash(id)) ?? '', /^\$argon2id\$/);
     });
 
     test('a session that outlived its account (a login racing the command) is no login, and no 500', async () => {
