@@ -154,6 +154,7 @@ for (const kind of databaseKinds) {
       assert.equal(langOf(switched.body), 'en');
       const cookie = switched.headers.get('set-cookie')?.split(';')[0];
       assert.equal(cookie, 'vakt_lang=en');
+      assert.match(switched.headers.get('set-cookie') ?? '', /; HttpOnly/, 'no script reads it');
       const later = await get('/t/plain/help', { 'accept-language': 'sv', cookie });
       assert.equal(langOf(later.body), 'en', 'the choice outlives the page it was made on');
     });
