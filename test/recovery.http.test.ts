@@ -281,6 +281,44 @@ for (const kind of databaseKinds) {
       assert.equal(mailbox.messages.length + sms.messages.length, sent, 'no "password changed" notice');
     });
 
+    test('ASVS 6.5.1: a reset code proves once: the new-password form sent twice at once and again later sets one password, tells once', async () => {
+      const old = randomPassword();
+      await account(['once.reset@example.com'], ['+4793456722'], old);
+      const agent = english();
+      const { choose: page } = await forgot(agent, 'once.reset@example.com');
+      const phoneIndex = masked(page).indexOf('+47 ••• •• 722');
+      const codePage = await follow(agent, await choose(agent, page, phoneIndex));
+      const passwordPage = await submit(agent, codePage, '/forgot/code', { code: sms.code('+4793456722') });
+      assert.equal(passwordPage.status, 200);
+      const proof = formField(passwordPage.body, 'proof');
+      const mailsBefore = mailbox.messages.length;
+
+      const tried = [randomPassword(), randomPassword()];
+      const answers = await Promise.all(
+        tried.map((password) => submit(agent, passwordPage, '/forgot/password', { proof, password })),
+      );
+      assert.deepEqual(answers.map((a) => a.status).sort(), [303, 400], 'one form sets the password');
+      const refused = answers.find((a) => a.status === 400)!;
+      assert.match(alertText(refused), /expired or was already used/);
+      const set = tried[answers.findIndex((a) => a.status === 303)]!;
+      const other = tried.find((p) => p !== set)!;
+
+      const replay = await submit(agent, passwordPage, '/forgot/password', {
+        proof,
+        password: randomPassword(),
+      });
+      assert.equal(replay.status, 400);
+      assert.match(alertText(replay), /expired or was already used/);
+
+      assert.equal((await passwordLogin('once.reset@example.com', set)).status, 303);
+      assert.equal((await passwordLogin('once.reset@example.com', other)).status, 401);
+      assert.equal((await passwordLogin('once.reset@example.com', old)).status, 401);
+      const notices = mailbox.messages
+        .slice(mailsBefore)
+        .filter((m) => m.to.includes('once.reset@example.com'));
+      assert.equal(notices.length, 1, 'one "password changed" notice');
+    });
+
     test('an unknown identifier goes through the same screens, and nothing is sent', async () => {
       const agent = english();
       const sentBefore = mailbox.messages.length + sms.messages.length;

@@ -36,6 +36,7 @@ const ALL_MIGRATIONS = [
   '0005_code_places',
   '0006_oidc_partial_indexes',
   '0007_guess_functions',
+  '0008_code_spent',
 ];
 
 for (const kind of databaseKinds) {
@@ -542,6 +543,47 @@ for (const kind of databaseKinds) {
         assert.equal(await repos.accounts.findPasswordHash(id), 'hash-new');
         assert.deepEqual(await locked(), [], 'a new password lifts the lock');
         assert.deepEqual(await audited(), ['password.reset']);
+      });
+
+      test('setPasswordHash with a code to spend sets the password once: a spent code writes nothing (ASVS 6.5.1)', async () => {
+        const slug = await tenant('acc-spend');
+        const { id, input } = newAccount(slug, [{ kind: 'email', value: 'spend@example.com' }]);
+        assert.equal(await repos.accounts.insertAccount(input), 'created');
+        await repos.codes.insertCode({
+          id: 'code-spend',
+          tenant_slug: slug,
+          journey: 'journey-spend',
+          purpose: 'recovery',
+          kind: 'email',
+          destination: 'spend@example.com',
+          destination_country: null,
+          code_hash: 'hash',
+          attempts: 1,
+          max_attempts: 5,
+          payload_encrypted: null,
+          ip: null,
+          created_at: T,
+          sent_at: T,
+          expires_at: T + 600_000,
+          consumed_at: T + 5,
+          superseded_at: null,
+          spent_at: null,
+        });
+        const record = { tenant: slug, auditType: 'password.reset', spendCode: 'code-spend' };
+        const [first, second] = await Promise.all([
+          repos.accounts.setPasswordHash(id, 'hash-first', T + 10, record),
+          repos.accounts.setPasswordHash(id, 'hash-second', T + 10, record),
+        ]);
+        assert.deepEqual([first, second].sort(), [false, true], 'one of two at once');
+        assert.equal(await repos.accounts.findPasswordHash(id), first ? 'hash-first' : 'hash-second');
+        assert.equal(await repos.accounts.setPasswordHash(id, 'hash-later', T + 20, record), false);
+        assert.equal(await repos.accounts.findPasswordHash(id), first ? 'hash-first' : 'hash-second');
+        const events = await repos.audit.listEvents(slug, { accountId: id });
+        assert.deepEqual(
+          events.map((e) => e.type),
+          ['password.reset'],
+          'the refused ones audited nothing',
+        );
       });
 
       test('setAccountStatus and deleteAccount change only that account, with its lock, and audit it', async () => {

@@ -87,15 +87,16 @@ export interface AccountService {
   ): Promise<{ accountId: string; targets: IdentifierToVerify[] } | undefined>;
   /**
    * Sets a new password (already checked against the policy), auditing it; BusyError and
-   * AbandonedError as above, before anything is written.
+   * AbandonedError as above, before anything is written. `spendCode`: the one-time code whose
+   * proof allows a reset, spent with it; false, with nothing written, when it already was.
    */
   setPassword(
     tenant: string,
     accountId: string,
     password: string,
     reason: 'reset' | 'change',
-    signal?: AbortSignal,
-  ): Promise<void>;
+    options?: { signal?: AbortSignal | undefined; spendCode?: string | undefined },
+  ): Promise<boolean>;
   listVerifiedIdentifiers(accountId: string): Promise<IdentifierToVerify[]>;
   /**
    * Whether this is the account's password (re-authentication before a change); BusyError and
@@ -335,12 +336,14 @@ export function createAccountService(deps: {
       return right;
     },
 
-    async setPassword(tenant, accountId, password, reason, signal) {
-      // One transaction with the lift of the failure lock and the audit event: if it fails,
-      // the old password still works and nothing else changed.
-      await repos.accounts.setPasswordHash(accountId, await hasher.hash(password, signal), clock.now(), {
+    async setPassword(tenant, accountId, password, reason, options = {}) {
+      // One transaction with the lift of the failure lock, the audit event and the spent code:
+      // if it fails, the old password still works and nothing else changed.
+      const hash = await hasher.hash(password, options.signal);
+      return repos.accounts.setPasswordHash(accountId, hash, clock.now(), {
         tenant,
         auditType: `password.${reason}`,
+        spendCode: options.spendCode,
       });
     },
 

@@ -169,6 +169,7 @@ export function createCodeService(deps: {
         expires_at: now + CODE_LIFETIME_MS,
         consumed_at: null,
         superseded_at: null,
+        spent_at: null,
       });
       return { id, code, request, place };
     },

@@ -30,15 +30,17 @@ export interface NewPassword {
   provedWith?: string | undefined;
   /** The request's: aborted while the hash waits its turn, nothing is set (AbandonedError). */
   signal?: AbortSignal | undefined;
+  /** A reset: the one-time code that proved it, spent with the new password (a proof works once). */
+  spendCode?: string | undefined;
 }
 
 export type NewPasswordOutcome =
   | { ok: true }
   | {
       ok: false;
-      error: PasswordProblem | 'password.update_failed' | 'server.busy';
+      error: PasswordProblem | 'password.update_failed' | 'server.busy' | 'recovery.expired';
       vars: Record<string, string>;
-      /** 400 for the policy, 503 when the password could not be saved now. */
+      /** 400 for the policy or a spent reset, 503 when the password could not be saved now. */
       status: 400 | 503;
       /** Seconds to wait before sending it again (Retry-After), when too many hashes wait. */
       retryAfter?: number;
@@ -61,7 +63,12 @@ export function createNewPasswordStep(deps: {
     });
     if (!checked.ok) return { ok: false, error: checked.error, vars: policyVars(policy), status: 400 };
     try {
-      await accounts.setPassword(tenant.slug, accountId, input.password, input.reason, input.signal);
+      const set = await accounts.setPassword(tenant.slug, accountId, input.password, input.reason, {
+        signal: input.signal,
+        spendCode: input.spendCode,
+      });
+      // The reset's code was spent by an earlier (or a concurrent) form: this one sets nothing.
+      if (!set) return { ok: false, error: 'recovery.expired', vars: {}, status: 400 };
     } catch (error) {
       // Its client went away while the hash waited: nothing was written, and no one is left to tell.
       if (error instanceof AbandonedError) throw error;

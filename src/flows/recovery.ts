@@ -7,6 +7,8 @@
 // code is a decoy written as sent but never delivered, and no code can be right (no account
 // enumeration). State between the choice and the password lives sealed (AES-GCM under the
 // deployment secret) in the forms and bound to the interaction uid, or with the code.
+// The proof that the code was right works once: the new password is set in the transaction
+// that marks its code spent, so a form sent twice or replayed sets nothing (ASVS 6.5.1).
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AccountService, IdentifierToVerify } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
@@ -52,6 +54,8 @@ interface Proof {
   /** Where the code went: the other identifiers are told of the change. */
   provedWith: string;
   kind: 'email' | 'phone';
+  /** The code that proved it: spent with the new password, so the proof works once. */
+  codeId: string;
 }
 
 export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void {
@@ -253,6 +257,7 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
         accountId,
         provedWith: checked.value.destination,
         kind: checked.value.kind,
+        codeId: checked.value.id,
       },
       200,
     );
@@ -274,7 +279,12 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
       endOtherSessions: field(request.body, 'end_sessions', 2) === 'on',
       provedWith: proof.provedWith,
       signal: clientGone(reply),
+      spendCode: proof.codeId,
     });
+    // Used already, by this form sent twice or by a replay: as for a proof that expired.
+    if (!changed.ok && changed.error === 'recovery.expired') {
+      return showStart(request, reply, journey, 400, { error: 'recovery.expired' });
+    }
     if (!changed.ok) {
       if (changed.retryAfter) reply.header('retry-after', String(changed.retryAfter));
       return showPassword(request, reply, journey, proof, changed.status, {

@@ -53,12 +53,17 @@ export interface AccountRepository {
    * Sets the password (creating the credential for an account that had none), lifts the
    * account's failure lock and records the audit event, in one transaction: all or nothing.
    */
+  /**
+   * Sets the password hash, lifts the failure lock and records the audit event, in one
+   * transaction. With `spendCode`, the one-time code whose proof allowed it is marked spent in
+   * the same transaction; false, with nothing written, when it already was.
+   */
   setPasswordHash(
     accountId: string,
     hash: string,
     now: number,
-    record: { tenant: string; auditType: string },
-  ): Promise<void>;
+    record: { tenant: string; auditType: string; spendCode?: string | undefined },
+  ): Promise<boolean>;
   countAccounts(tenant: string): Promise<number>;
   /** The account an identifier belongs to, whatever its status (an operator's look-up). */
   findAccountByIdentifier(tenant: string, kind: string, value: string): Promise<AccountTable | undefined>;
@@ -277,7 +282,17 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
         .execute();
     },
     async setPasswordHash(accountId, hash, now, record) {
-      await db.transaction().execute(async (trx) => {
+      return db.transaction().execute(async (trx) => {
+        if (record.spendCode !== undefined) {
+          const spent = await trx
+            .updateTable('one_time_codes')
+            .set({ spent_at: now })
+            .where('id', '=', record.spendCode)
+            .where('tenant_slug', '=', record.tenant)
+            .where('spent_at', 'is', null)
+            .executeTakeFirst();
+          if (Number(spent.numUpdatedRows) === 0) return false;
+        }
         const updated = await trx
           .updateTable('credentials')
           .set({ secret_hash: hash, updated_at: now })
@@ -308,6 +323,7 @@ export function createAccountRepository(db: Kysely<Database>): AccountRepository
           .insertInto('audit_events')
           .values({ tenant_slug: record.tenant, account_id: accountId, type: record.auditType, at: now })
           .execute();
+        return true;
       });
     },
     findAccountByIdentifier: (tenant, kind, value) =>

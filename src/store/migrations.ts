@@ -344,6 +344,13 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           end $$`.execute(db);
       },
     },
+    '0008_code_spent': {
+      async up(db: Kysely<unknown>) {
+        // What a right code proved can be used once: a reset's new password is set in the same
+        // transaction that marks the code spent, so a replayed or doubled form sets nothing.
+        await db.schema.alterTable('one_time_codes').addColumn('spent_at', ts).execute();
+      },
+    },
   };
 }
 

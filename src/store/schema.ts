@@ -134,6 +134,8 @@ export interface OneTimeCodeTable {
   consumed_at: number | null;
   /** Set when a newer code for the same journey replaced this one ("send a new code"). */
   superseded_at: number | null;
+  /** Set when what the code proved was used (a reset's new password): a proof works once. */
+  spent_at: number | null;
 }
 
 export interface LoginThrottleTable {
