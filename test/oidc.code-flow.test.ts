@@ -139,6 +139,28 @@ for (const kind of databaseKinds) {
       assert.equal(introspected.active, false);
     });
 
+    test("RFC 7662 / 7009: a client reads and revokes only its own tokens; another client's are inactive to it and not its to revoke", async () => {
+      const config = await discover('web');
+      const partner = await discover('partner');
+      const agent = new UserAgent();
+      const { callback, verifier, state, nonce } = await logIn(config, agent, `${RP}/callback`);
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+      });
+      for (const token of [tokens.access_token, tokens.refresh_token!]) {
+        assert.deepEqual(await oidc.tokenIntrospection(partner, token), { active: false });
+        await assert.rejects(
+          oidc.tokenRevocation(partner, token),
+          (error: oidc.ResponseBodyError) => error.error === 'invalid_request',
+        );
+        const own = await oidc.tokenIntrospection(config, token);
+        assert.equal(own.active, true, 'the client it was issued to still sees it, unrevoked');
+        assert.equal(own.client_id, 'web');
+      }
+    });
+
     test('public client: PKCE is required; revocation ends a refresh token', async () => {
       const config = await discover('spa');
       const agent = new UserAgent();

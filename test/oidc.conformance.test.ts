@@ -129,6 +129,18 @@ for (const kind of databaseKinds) {
       assert.equal(tokens.claims()!.nonce, undefined);
     });
 
+    test('response_mode=fragment, as discovery lists: code, state and iss after the #, none in the query', async () => {
+      const agent = new UserAgent();
+      const sent = await request({ response_mode: 'fragment' });
+      const callback = await logIn(agent, sent);
+      assert.equal(callback.search, '');
+      const answer = new URLSearchParams(callback.hash.slice(1));
+      assert.equal(answer.get('iss'), running.issuer);
+      assert.equal(answer.get('state'), sent.state);
+      const asQuery = new URL(`${callback.origin}${callback.pathname}?${answer}`);
+      assert.ok((await redeem(asQuery, sent)).claims()!.sub);
+    });
+
     test('oidcc-prompt-none-logged-in and oidcc-id-token-hint: silent, the same sub and auth_time', async () => {
       const { agent, tokens, claims } = await loggedIn();
       const hinted: Record<string, string>[] = [

@@ -3,6 +3,7 @@
 import Provider, {
   type ClientMetadata,
   type Configuration,
+  errors,
   interactionPolicy,
   type KoaContextWithOIDC,
 } from 'oidc-provider';
@@ -206,8 +207,27 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
     },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // A client learns about, and revokes, only the tokens issued to it: its clients are relying
+      // parties, none of them a resource server entitled to read others' tokens. Introspecting
+      // another's token answers {"active":false}, as for an unknown one (RFC 7662, 2.2);
+      // revoking one is refused (RFC 7009, 2.1).
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId !== client.clientId) {
+            throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+          }
+          return true;
+        },
+      },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      // No resource indicators (RFC 8707): vakt's access tokens are for its own UserInfo. With the
+      // feature on but unconfigured, any `resource` parameter wrote oidc-provider's warning to the
+      // log; off, the parameter is ignored as an unknown one.
+      resourceIndicators: { enabled: false },
       userinfo: { enabled: true },
       claimsParameter: { enabled: true },
       backchannelLogout: { enabled: true },
