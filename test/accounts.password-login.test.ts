@@ -120,6 +120,19 @@ for (const kind of databaseKinds) {
       for (const email of ['ola\u0000@example.com', 'ola@exam\u0007ple.com', 'ola@example.c\u0000om']) {
         assert.deepEqual(await create({ emails: [email] }), { ok: false, error: 'identifier.email_invalid' });
       }
+      // Nor are invisible format characters: each of these looks like ola@example.com.
+      for (const email of [
+        'ola\u200b@example.com',
+        'o\u202ela@example.com',
+        'ola@exa\u00admple.com',
+        'ola@exa\ufeffmple.com',
+      ]) {
+        assert.deepEqual(
+          await create({ emails: [email] }),
+          { ok: false, error: 'identifier.email_invalid' },
+          escape(email),
+        );
+      }
       assert.deepEqual(await create({ emails: [] }), { ok: false, error: 'request.invalid' });
       // A valid e-mail with an invalid phone: the whole account is refused.
       assert.deepEqual(await create({ emails: ['half@example.com'], phones: ['+47 123'] }), {

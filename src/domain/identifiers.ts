@@ -11,8 +11,10 @@ export interface NormalisedIdentifier {
 }
 
 // Deliberately permissive (RFC 5321 local parts are wide); the code sent to it is the real check.
-// No whitespace and no control characters (U+0000 and the rest of Unicode's Cc) anywhere.
-const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]+\.[^\s@.\p{Cc}]{2,}$/u;
+// No whitespace, no control characters (U+0000 and the rest of Unicode's Cc) and no invisible
+// format characters (Cf: zero-width spaces and joiners, bidirectional overrides, soft hyphens)
+// anywhere: an address with one looks the same as one without, so one could pass for another.
+const EMAIL = /^[^\s@\p{Cc}\p{Cf}]{1,64}@[^\s@\p{Cc}\p{Cf}]+\.[^\s@.\p{Cc}\p{Cf}]{2,}$/u;
 
 export function normaliseEmail(input: string): Result<string, 'identifier.email_invalid'> {
   const value = input.trim().normalize('NFC').toLowerCase();
