@@ -348,6 +348,15 @@ for (const kind of databaseKinds) {
         [{ identifier: 'kari@', password: 'long enough password' }, /^That is not a valid email address/],
         [{ identifier: '12', password: 'long enough password' }, /^That is not a valid mobile number/],
         [{ identifier: '+47 123', password: 'long enough password' }, /^That is not a valid mobile number/],
+        // Too long to be an address: said so, not taken for an empty field.
+        [
+          { identifier: `${'k'.repeat(250)}@example.com`, password: 'long enough password' },
+          /^That is not a valid email address/,
+        ],
+        [
+          { identifier: '9'.repeat(300), password: 'long enough password' },
+          /^That is not a valid mobile number/,
+        ],
         [{ identifier: 'ok@example.com', password: '' }, /^Choose a password\.$/],
         [{ identifier: 'ok@example.com', password: 'short' }, /at least 8 characters/],
         [{ identifier: 'ok@example.com', password: 'x'.repeat(1025) }, /at most 1024 characters/],

@@ -98,6 +98,12 @@ const RESEND_STEP: Record<CodePurpose, (base: string) => string> = {
   recovery: (base) => `${base}/forgot/resend`,
 };
 
+/**
+ * The most of a typed identifier a form takes: an address is at most 254 characters, but a longer
+ * one is read to be refused as too long ("not a valid email address"), not taken for an empty field.
+ */
+export const TYPED_IDENTIFIER_MAX = 1024;
+
 export const field = (body: unknown, name: string, max: number): string | undefined => {
   const value = (body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' && value.length <= max ? value : undefined;
@@ -350,7 +356,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
   app.post<{ Params: Params }>('/t/:tenant/interaction/:uid/signup', async (request, reply) => {
     const journey = await openSignup(request, reply, true);
     if (!journey) return reply;
-    const typed = field(request.body, 'identifier', 254);
+    const typed = field(request.body, 'identifier', TYPED_IDENTIFIER_MAX);
     const password = passwordField(request.body);
     const remember = field(request.body, 'remember', 2) === 'on';
     const identifier = readIdentifier(journey, typed);
@@ -546,7 +552,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     const opened = await openVerify(request, reply, true);
     if (!opened) return reply;
     const { journey, live } = opened;
-    const typed = field(request.body, 'identifier', 254);
+    const typed = field(request.body, 'identifier', TYPED_IDENTIFIER_MAX);
     const identifier = readIdentifier(journey, typed);
     if (!identifier.ok) {
       return showCode(request, reply, journey, live, 'verify', 400, {

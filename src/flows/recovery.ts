@@ -23,7 +23,13 @@ import {
   renderRecoveryStartPage,
 } from '../ui/journey-pages.js';
 import type { CodeJourneys, RecoveryPayload } from './codes.js';
-import { CODE_FAILURE_STATUS, type CodeStepFailure, field, passwordField } from './codes.js';
+import {
+  CODE_FAILURE_STATUS,
+  type CodeStepFailure,
+  field,
+  passwordField,
+  TYPED_IDENTIFIER_MAX,
+} from './codes.js';
 import { countryName } from './country-names.js';
 import { clientGone, type Journey, type JourneyKit, type JourneyRequest, type Params } from './kit.js';
 import type { NewPasswordStep } from './new-password.js';
@@ -169,7 +175,7 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
   app.post<{ Params: Params }>('/t/:tenant/interaction/:uid/forgot', async (request, reply) => {
     const journey = await open(request, reply, true);
     if (!journey) return reply;
-    const typed = field(request.body, 'identifier', 254);
+    const typed = field(request.body, 'identifier', TYPED_IDENTIFIER_MAX);
     const identifier = codeJourneys.readIdentifier(journey, typed);
     if (!identifier.ok) {
       return showStart(request, reply, journey, 400, {
