@@ -2,6 +2,21 @@
 import { displayIdentifier } from '../domain/identifiers.js';
 import type { PageContext } from '../ui/layout.js';
 import { Layout, renderDocument } from '../ui/layout.js';
+import type { MessageKey } from '../ui/messages/en.js';
+
+/**
+ * Why vakt's answer at the callback logged no one in: the login was cancelled, no login was
+ * started here (a reload, another browser), the answer is not to this browser's login, or it
+ * is not a well-formed answer.
+ */
+export type CallbackProblem = 'cancelled' | 'no_login' | 'wrong_state' | 'malformed';
+
+const PROBLEM_TEXT: Record<CallbackProblem, MessageKey> = {
+  cancelled: 'demo.callback_cancelled',
+  no_login: 'demo.callback_no_login',
+  wrong_state: 'demo.callback_wrong_state',
+  malformed: 'demo.callback_malformed',
+};
 
 export function renderDemoPage(p: {
   page: PageContext;
@@ -14,6 +29,8 @@ export function renderDemoPage(p: {
   credentials: { email: string; password: string };
   /** The demo tenant's default country: its numbers are shown as people there write them. */
   country: string;
+  /** Shown at the callback when vakt's answer logged no one in, with a way to try again. */
+  problem?: CallbackProblem;
 }): string {
   const { t } = p.page;
   const page = { ...p.page, tenantName: p.appName };
@@ -22,6 +39,20 @@ export function renderDemoPage(p: {
   return renderDocument(
     <Layout page={page} title={t('demo.title')}>
       <h1>{p.appName}</h1>
+      {p.problem ? (
+        // A cancelled login is news, not a fault: a status. The others are alerts.
+        <p
+          id="callback-problem"
+          data-problem={p.problem}
+          role={p.problem === 'cancelled' ? 'status' : 'alert'}
+          class={p.problem === 'cancelled' ? undefined : 'error'}
+        >
+          {t(PROBLEM_TEXT[p.problem])}{' '}
+          <a id="try-again" href={`${p.base}login?lang=${p.page.locale}`}>
+            {t('demo.try_again')}
+          </a>
+        </p>
+      ) : null}
       <p>{t('demo.lead')}</p>
       {who ? (
         <>

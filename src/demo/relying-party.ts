@@ -8,18 +8,70 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import type { Vakt } from '../composition.js';
 import { buildPageContext, readCookies } from '../server/http-context.js';
-import { renderDemoPage } from './page.js';
+import type { PageContext } from '../ui/layout.js';
+import { type CallbackProblem, renderDemoPage } from './page.js';
 import { DEMO_APPS, DEMO_COUNTRY, DEMO_EMAIL, DEMO_PASSWORD, DEMO_TENANT, demoClientSecret } from './seed.js';
+
+/** A login this browser started and vakt has not answered yet: what its answer must match. */
+interface PendingLogin {
+  state: string;
+  verifier: string;
+  nonce: string;
+}
 
 interface DemoSession {
   sid?: string;
-  state?: string;
-  verifier?: string;
-  nonce?: string;
+  pending?: PendingLogin;
+  /** The language the last login was started in, so the answer's page speaks it too. */
+  lang?: string;
   idToken?: string;
   claims?: Record<string, unknown>;
   userinfo?: Record<string, unknown>;
 }
+
+/** One check of vakt's answer against the login started here; a problem makes it unusable. */
+type CallbackRule = (
+  answer: URLSearchParams,
+  pending: PendingLogin,
+  issuer: string,
+) => CallbackProblem | undefined;
+
+/** Two `state`s or two `code`s are no answer to pick one from. */
+const checkEachParameterOnce: CallbackRule = (answer) =>
+  ['state', 'iss', 'code', 'error'].some((name) => answer.getAll(name).length > 1) ? 'malformed' : undefined;
+
+/** It carries the state of the login started in this browser, so no one else's (RFC 6749 10.12). */
+const checkState: CallbackRule = (answer, pending) =>
+  answer.get('state') === pending.state ? undefined : 'wrong_state';
+
+/** It names vakt's issuer (RFC 9207), so an answer from another server is not taken for vakt's. */
+const checkIssuer: CallbackRule = (answer, _pending, issuer) =>
+  answer.get('iss') === issuer ? undefined : 'malformed';
+
+/** It carries a code or an error, not both and not neither. */
+const checkCodeOrError: CallbackRule = (answer) =>
+  Boolean(answer.get('code')) !== Boolean(answer.get('error')) ? undefined : 'malformed';
+
+// openid-client makes these checks too, and still does; the demo makes them first so that each
+// gets its own page instead of one exception. Where the two ever disagree, openid-client's error
+// reaches the server's error handler: a bug, not a person's doing.
+const CALLBACK_RULES: readonly CallbackRule[] = [
+  checkEachParameterOnce,
+  checkState,
+  checkIssuer,
+  checkCodeOrError,
+];
+
+/** The status of each page: a cancelled login is a normal outcome; the others a bad request. */
+const CALLBACK_STATUS: Record<CallbackProblem, 200 | 400> = {
+  // 200, not 400: the callback was well formed and did its job, to take vakt's answer, and
+  // "Avbryt" is a choice the login page offers, not a mistake in a request. The page the person
+  // sees is the app's ordinary page, saying the login was cancelled.
+  cancelled: 200,
+  no_login: 400,
+  wrong_state: 400,
+  malformed: 400,
+};
 
 export async function demoRelyingParties(app: FastifyInstance, vakt: Vakt): Promise<void> {
   const sessions = new Map<string, DemoSession>();
@@ -59,25 +111,28 @@ export async function demoRelyingParties(app: FastifyInstance, vakt: Vakt): Prom
       const other = DEMO_APPS.find((a) => a.key !== key)!;
       const base = `/demo/${key}/`;
 
+      function renderPage(s: DemoSession, page: PageContext, problem?: CallbackProblem): string {
+        return renderDemoPage({
+          page,
+          appName: name,
+          base,
+          otherName: other.name,
+          otherUrl: `/demo/${other.key}/`,
+          claims: s.claims,
+          userinfo: s.userinfo,
+          credentials: { email: DEMO_EMAIL, password: DEMO_PASSWORD },
+          country: DEMO_COUNTRY,
+          ...(problem ? { problem } : {}),
+        });
+      }
+
       demo.get(base, async (request, reply) => {
         const s = session(request, reply, key);
         const page = buildPageContext({ url: request.url, headers: request.headers }, undefined);
         return reply
           .type('text/html; charset=utf-8')
           .header('cache-control', 'no-store')
-          .send(
-            renderDemoPage({
-              page,
-              appName: name,
-              base,
-              otherName: other.name,
-              otherUrl: `/demo/${other.key}/`,
-              claims: s.claims,
-              userinfo: s.userinfo,
-              credentials: { email: DEMO_EMAIL, password: DEMO_PASSWORD },
-              country: DEMO_COUNTRY,
-            }),
-          );
+          .send(renderPage(s, page));
       });
 
       // "Log in" and "Create an account" (prompt=create) start the same code flow.
@@ -85,17 +140,21 @@ export async function demoRelyingParties(app: FastifyInstance, vakt: Vakt): Prom
         (extra: Record<string, string>) => async (request: FastifyRequest, reply: FastifyReply) => {
           const s = session(request, reply, key);
           const config = await configFor(key);
-          s.verifier = oidc.randomPKCECodeVerifier();
-          s.state = oidc.randomState();
-          s.nonce = oidc.randomNonce();
+          const pending: PendingLogin = {
+            verifier: oidc.randomPKCECodeVerifier(),
+            state: oidc.randomState(),
+            nonce: oidc.randomNonce(),
+          };
+          s.pending = pending;
           const lang = (request.query as Record<string, string>).lang;
+          if (typeof lang === 'string') s.lang = lang;
           const url = oidc.buildAuthorizationUrl(config, {
             redirect_uri: `${vakt.publicUrl()}${base}callback`,
             scope: 'openid profile email phone',
-            code_challenge: await oidc.calculatePKCECodeChallenge(s.verifier),
+            code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
             code_challenge_method: 'S256',
-            state: s.state,
-            nonce: s.nonce,
+            state: pending.state,
+            nonce: pending.nonce,
             ...(lang ? { ui_locales: lang } : {}),
             ...extra,
           });
@@ -104,22 +163,66 @@ export async function demoRelyingParties(app: FastifyInstance, vakt: Vakt): Prom
       demo.get(`${base}login`, startLogin({}));
       demo.get(`${base}signup`, startLogin({ prompt: 'create' }));
 
+      /** The app's page, saying why the answer from vakt logged no one in. */
+      function sendCallbackProblem(
+        request: FastifyRequest,
+        reply: FastifyReply,
+        s: DemoSession,
+        problem: CallbackProblem,
+      ) {
+        // Expected: a person's choice or reload, or an answer someone altered. Not the server's
+        // fault, so not an error in the log; an altered answer is worth a warning.
+        const answer = new URL(request.url, 'http://x').searchParams;
+        const fields = { app: key, problem, error: answer.get('error') ?? undefined };
+        if (problem === 'cancelled' || problem === 'no_login')
+          request.log.info(fields, 'demo login not completed');
+        else request.log.warn(fields, 'demo login answer refused');
+        // The language switch leads to the app's page: the answer cannot be taken twice.
+        const page = buildPageContext({ url: base, headers: request.headers }, undefined, s.lang);
+        return reply
+          .code(CALLBACK_STATUS[problem])
+          .type('text/html; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .send(renderPage(s, page, problem));
+      }
+
       demo.get(`${base}callback`, async (request, reply) => {
         const s = session(request, reply, key);
         const config = await configFor(key);
         const current = new URL(request.url, vakt.publicUrl());
-        const tokens = await oidc.authorizationCodeGrant(config, current, {
-          pkceCodeVerifier: s.verifier,
-          expectedState: s.state,
-          expectedNonce: s.nonce,
-        });
+        const pending = s.pending;
+        // No login started here: the answer was used already (the page reloaded after logging
+        // in or cancelling), or it belongs to another browser.
+        if (!pending) return sendCallbackProblem(request, reply, s, 'no_login');
+        const issuer = config.serverMetadata().issuer;
+        for (const rule of CALLBACK_RULES) {
+          // A refused answer leaves the pending login be: an answer someone forged must not end
+          // the login the person is in the middle of.
+          const problem = rule(current.searchParams, pending, issuer);
+          if (problem) return sendCallbackProblem(request, reply, s, problem);
+        }
+        // This is the answer to the pending login: it is used once, whatever it says.
+        delete s.pending;
+        let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+        try {
+          tokens = await oidc.authorizationCodeGrant(config, current, {
+            pkceCodeVerifier: pending.verifier,
+            expectedState: pending.state,
+            expectedNonce: pending.nonce,
+          });
+        } catch (error) {
+          // "Avbryt" on vakt's login page answers access_denied (RFC 6749 4.1.2.1). Any other
+          // error, from vakt or on the way to its token endpoint, is not expected: the server's
+          // error handler logs it and shows its page.
+          if (error instanceof oidc.AuthorizationResponseError && error.error === 'access_denied')
+            return sendCallbackProblem(request, reply, s, 'cancelled');
+          throw error;
+        }
         const claims = tokens.claims()!;
         s.idToken = tokens.id_token;
         s.claims = { ...claims };
         s.sid = typeof claims.sid === 'string' ? claims.sid : undefined;
         s.userinfo = { ...(await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)) };
-        delete s.state;
-        delete s.verifier;
         return reply.redirect(base, 303);
       });
 

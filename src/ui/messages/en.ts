@@ -220,6 +220,13 @@ export const en = {
   'demo.open_other': 'Open {other}',
   'demo.not_signed_in': 'You are not logged in to {app}.',
   'demo.credentials': 'Demo account: {email} / {password}',
+  'demo.callback_cancelled': 'You cancelled the login.',
+  'demo.callback_no_login':
+    'There is no login in progress here: its answer has already been used (perhaps the page was reloaded), or the login was started in another browser.',
+  'demo.callback_wrong_state':
+    'The answer from the login does not belong to the login started in this browser, so it was not used.',
+  'demo.callback_malformed': 'The answer from the login was incomplete or not valid, so it was not used.',
+  'demo.try_again': 'Log in again',
   // A tenant that takes one kind of identifier gets the `_email` or `_phone` wording (i18n.ts).
   'identifier.label': 'Email address or mobile number',
   'identifier.label_email': 'Email address',

@@ -223,6 +223,13 @@ export const nb: Record<MessageKey, string> = {
   'demo.open_other': 'Åpne {other}',
   'demo.not_signed_in': 'Du er ikke logget inn på {app}.',
   'demo.credentials': 'Demokonto: {email} / {password}',
+  'demo.callback_cancelled': 'Du avbrøt innloggingen.',
+  'demo.callback_no_login':
+    'Det er ingen innlogging på gang her: svaret på den er allerede brukt (kanskje siden ble lastet inn på nytt), eller innloggingen ble startet i en annen nettleser.',
+  'demo.callback_wrong_state':
+    'Svaret fra innloggingen hører ikke til innloggingen som ble startet i denne nettleseren, så det ble ikke brukt.',
+  'demo.callback_malformed': 'Svaret fra innloggingen var ufullstendig eller ugyldig, så det ble ikke brukt.',
+  'demo.try_again': 'Logg inn på nytt',
   'identifier.label': 'E-postadresse eller mobilnummer',
   'identifier.label_email': 'E-postadresse',
   'identifier.label_phone': 'Mobilnummer',

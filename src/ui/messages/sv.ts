@@ -227,6 +227,14 @@ export const sv: Record<MessageKey, string> = {
   'demo.open_other': 'Öppna {other}',
   'demo.not_signed_in': 'Du är inte inloggad på {app}.',
   'demo.credentials': 'Demokonto: {email} / {password}',
+  'demo.callback_cancelled': 'Du avbröt inloggningen.',
+  'demo.callback_no_login':
+    'Det finns ingen inloggning på gång här: svaret på den har redan använts (kanske laddades sidan om), eller så startades inloggningen i en annan webbläsare.',
+  'demo.callback_wrong_state':
+    'Svaret från inloggningen hör inte till inloggningen som startades i den här webbläsaren, så det användes inte.',
+  'demo.callback_malformed':
+    'Svaret från inloggningen var ofullständigt eller ogiltigt, så det användes inte.',
+  'demo.try_again': 'Logga in igen',
   'identifier.label': 'E-postadress eller mobilnummer',
   'identifier.label_email': 'E-postadress',
   'identifier.label_phone': 'Mobilnummer',
