@@ -61,6 +61,31 @@ for (const kind of databaseKinds) {
       await here.waitForSelector('h1:text("Where you are logged in")');
       assert.equal(await here.getByText('Another browser or app').count(), 1);
       assert.equal(await here.getByText('Used for: Butikken (demo app B)').count(), 1);
+      // The disabled first button that keeps Enter from posting is not drawn (the stylesheet's
+      // button rule once showed it as an empty bar).
+      assert.equal(await here.locator('button[hidden]').count(), 1);
+      assert.equal(await here.locator('button[hidden]').isVisible(), false);
+      // WCAG 1.4.3: a button's text is readable in either colour scheme (4.5:1 at least).
+      const luminance = (color: string) => {
+        const [r, g, b] = color
+          .match(/\d+/g)!
+          .slice(0, 3)
+          .map((c) => {
+            const v = Number(c) / 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+          });
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await here.emulateMedia({ colorScheme });
+        const colors = await here
+          .getByRole('button', { name: 'Log out', exact: true })
+          .evaluate((button) => [getComputedStyle(button).color, getComputedStyle(button).backgroundColor]);
+        const [hi, lo] = colors.map(luminance).sort((x, y) => y - x);
+        const ratio = (hi! + 0.05) / (lo! + 0.05);
+        assert.ok(ratio >= 4.5, `${colorScheme}: ${colors.join(' on ')}, contrast ${ratio.toFixed(2)}:1`);
+      }
+      await here.emulateMedia({ colorScheme: 'light' });
 
       // Every form POST from this page, in order: a submission by Enter would be the first.
       const posts: string[] = [];
