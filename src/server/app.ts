@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import formbody from '@fastify/formbody';
 import Fastify, {
   type FastifyBaseLogger,
+  type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -28,6 +29,7 @@ import { createNewPasswordStep } from '../flows/new-password.js';
 import { registerRecovery } from '../flows/recovery.js';
 import { registerHelpRoutes } from '../help/routes.js';
 import { createSessionEnder } from '../oidc/end-sessions.js';
+import { boundedRequest, isFormBody, PROVIDER_BODY_LIMIT } from '../oidc/form-post-requests.js';
 import type { TenantRegistry } from '../oidc/registry.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import { renderErrorPage } from '../ui/pages.js';
@@ -54,6 +56,26 @@ export interface ServerDeps {
 
 const STYLESHEET = readFileSync(new URL('../ui/static/vakt.css', import.meta.url));
 
+/** The longest path segment the router matches to a route's parameter (`:uid`, `:tenant`). */
+const MAX_PARAM_LENGTH = 200;
+
+/** A tenant's slug as the configuration allows it (src/config/schema.ts): nothing else is looked up. */
+const SLUG = /^[a-z0-9-]{1,63}$/;
+
+/**
+ * The provider's endpoints that a relying party's code calls, rather than a browser: these answer
+ * in JSON (OAuth errors included), the others with pages.
+ */
+const JSON_ENDPOINTS: ReadonlySet<string> = new Set([
+  '/.well-known/openid-configuration',
+  '/jwks',
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/request',
+  '/me',
+]);
+
 /** Sends a localised error page with the right status; unexpected errors get a support reference. */
 export function sendErrorPage(
   request: FastifyRequest,
@@ -74,6 +96,36 @@ export function sendErrorPage(
 export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { settings, registry, logger } = deps;
   const production = settings.mode === 'production';
+  /** The tenant a failed request was for, when it can still be found, for its name and support contacts. */
+  async function tenantOf(request: FastifyRequest): Promise<TenantSettings | undefined> {
+    const slug = /^\/t\/([^/?]+)/.exec(request.url)?.[1];
+    if (!slug || !SLUG.test(slug)) return undefined;
+    try {
+      return (await registry.getTenant(slug))?.settings;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A path the router could not take apart, so no route or hook saw the request: a bad
+   * percent-encoding (400), or a segment longer than any route's parameter (only a tenant's slug
+   * has no catch-all behind it, and no slug is that long: 404).
+   */
+  async function answerUnroutable(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+    setSecurityHeaders(reply.raw, production);
+    if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+      const code = request.url.startsWith('/t/') ? 'tenant.not_found' : 'request.not_found';
+      return sendErrorPage(request, reply, 404, code);
+    }
+    if (error.code === 'FST_ERR_BAD_URL') {
+      return sendErrorPage(request, reply, 400, 'request.invalid', await tenantOf(request));
+    }
+    const reference = request.id;
+    request.log.error({ err: error, reference, url: request.url }, 'unexpected error');
+    return sendErrorPage(request, reply, 500, 'server.unexpected', undefined, { reference });
+  }
+
   const app: FastifyInstance = Fastify({
     // Request lines are info; the server logs only warnings and errors (the hot path stays quiet).
     loggerInstance: logger.child(
@@ -85,12 +137,16 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     trustProxy: production,
     requestIdHeader: false,
     genReqId: () => randomBytes(8).toString('hex'),
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals, which would otherwise be Fastify's JSON without any header set.
+    frameworkErrors: (error, request, reply) => {
+      answerUnroutable(error, request, reply).catch(() => reply.raw.destroy());
+    },
   });
 
   // Every route's methods, as it is registered, for 405's Allow and for OPTIONS; not the
   // catch-alls that hand the rest to oidc-provider, which take any method (config.catchAll).
-  const methods = new MethodTable();
+  const methods = new MethodTable(MAX_PARAM_LENGTH);
   app.addHook('onRoute', (route) => {
     if (!(route.config as { catchAll?: boolean } | undefined)?.catchAll) methods.add(route.url, route.method);
   });
@@ -102,36 +158,28 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     setSecurityHeaders(reply.raw, production);
   });
 
-  /** The tenant a failed request was for, when it can still be found, for its support contacts. */
-  async function tenantOf(request: FastifyRequest): Promise<TenantSettings | undefined> {
-    const slug = /^\/t\/([^/?]+)/.exec(request.url)?.[1];
-    if (!slug) return undefined;
-    try {
-      return (await registry.getTenant(slug))?.settings;
-    } catch {
-      return undefined;
-    }
-  }
-
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
     // Its client went away while a password hash waited its turn (the hash was never made):
     // no one is left to answer, and it is no fault of the server's.
     if (error instanceof AbandonedError) return reply.code(499).send();
     // A refusal for load (BusyError) that no step turned into its own page: say when to come back.
     if (error instanceof BusyError) reply.header('retry-after', String(error.retryAfterSeconds));
-    if (error instanceof AppError) return sendErrorPage(request, reply, error.status, error.code);
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return sendErrorPage(request, reply, 413, 'request.too_large');
+    // The page is the tenant's (its name, its support contacts) whenever the tenant is known.
+    const tenant = await tenantOf(request);
+    if (error instanceof AppError) return sendErrorPage(request, reply, error.status, error.code, tenant);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendErrorPage(request, reply, 413, 'request.too_large', tenant);
+    }
     if (error.statusCode === 415 || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendErrorPage(request, reply, 415, 'request.invalid');
+      return sendErrorPage(request, reply, 415, 'request.invalid', tenant);
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendErrorPage(request, reply, error.statusCode, 'request.invalid');
+      return sendErrorPage(request, reply, error.statusCode, 'request.invalid', tenant);
     }
     const reference = request.id;
     request.log.error({ err: error, reference, url: request.url }, 'unexpected error');
     // "An error has occurred": the reference that is in the log, and whom to give it to.
-    return sendErrorPage(request, reply, 500, 'server.unexpected', await tenantOf(request), { reference });
+    return sendErrorPage(request, reply, 500, 'server.unexpected', tenant, { reference });
   });
 
   /**
@@ -159,7 +207,15 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // Hosted pages with forms: parsed here, never in the provider's context below.
   await app.register(async (pages) => {
+    // Their forms are URL-encoded, and nothing else is read: a JSON or text body is refused with
+    // 415 before it is read (a body with no type too, as the provider's form POSTs are), and no
+    // parser but the form's is left for one to reach.
+    pages.removeAllContentTypeParsers();
     await pages.register(formbody, { bodyLimit: 16 * 1024 });
+    pages.addHook('onRequest', async (request, reply) => {
+      if (request.method !== 'POST' || isFormBody(request.headers)) return;
+      return sendErrorPage(request, reply, 415, 'request.invalid', await tenantOf(request));
+    });
     const kit = createJourneyKit({
       registry,
       secrets: deps.secrets,
@@ -218,7 +274,22 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       const otherMethod = answerOtherMethod(request, reply, runtime.settings);
       if (otherMethod) return otherMethod;
       const prefix = `/t/${runtime.slug}`;
-      const raw = request.raw as typeof request.raw & { originalUrl?: string };
+      const endpoint = request.url.split('?')[0]!.slice(prefix.length);
+      // A body over the limit is 413 here: oidc-provider would read it and say 400.
+      const bounded = await boundedRequest(request.raw, PROVIDER_BODY_LIMIT);
+      if (bounded === 'gone') return reply.code(400).send();
+      if (bounded === 'too_large') {
+        // The rest of the body is not read: the connection ends with the answer.
+        reply.header('connection', 'close');
+        if (!JSON_ENDPOINTS.has(endpoint)) {
+          return sendErrorPage(request, reply, 413, 'request.too_large', runtime.settings);
+        }
+        return reply
+          .code(413)
+          .header('cache-control', 'no-store')
+          .send({ error: 'invalid_request', error_description: 'request body too large' });
+      }
+      const raw = bounded as typeof bounded & { originalUrl?: string };
       raw.originalUrl = raw.url;
       raw.url = raw.url!.slice(prefix.length) || '/';
       reply.hijack();

@@ -22,9 +22,15 @@ function rank(method: string): number {
   return at < 0 ? ORDER.length : at;
 }
 
-/** Routes by path pattern (`/t/:tenant/help`), and the methods each was registered with. */
+/**
+ * Routes by path pattern (`/t/:tenant/help`), and the methods each was registered with. A path
+ * whose parameter is longer than the router takes (`maxParamLength`, counted decoded, as the
+ * router does) is no route's: the router never hands it to one, so no method is allowed there.
+ */
 export class MethodTable {
   private readonly routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+
+  constructor(private readonly maxParamLength: number) {}
 
   /** A route with parameters (`:name`); one with a wildcard says nothing about a path's methods. */
   add(url: string, methods: string | string[]): void {
@@ -33,7 +39,7 @@ export class MethodTable {
     if (!route) {
       const source = url
         .split('/')
-        .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+        .map((part) => (part.startsWith(':') ? '([^/]+)' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
         .join('/');
       route = { pattern: new RegExp(`^${source}$`), methods: new Set() };
       this.routes.set(url, route);
@@ -45,8 +51,18 @@ export class MethodTable {
   allowFor(path: string): string | undefined {
     const methods = new Set<string>();
     for (const { pattern, methods: registered } of this.routes.values()) {
-      if (pattern.test(path)) for (const method of registered) methods.add(method);
+      const params = pattern.exec(path)?.slice(1);
+      if (!params?.every((param) => decodedLength(param) <= this.maxParamLength)) continue;
+      for (const method of registered) methods.add(method);
     }
     return methods.size > 0 ? allowHeader(methods) : undefined;
+  }
+}
+
+function decodedLength(param: string): number {
+  try {
+    return decodeURIComponent(param).length;
+  } catch {
+    return param.length;
   }
 }
