@@ -67,10 +67,16 @@ export function createTenantRegistry(deps: {
       if (version === undefined) version = await deps.tenantRepo.readStateVersion();
       let entry = cache.get(slug);
       if (!entry) {
-        entry = build(slug);
-        cache.set(slug, entry);
-        // A failed build is not cached: the next request tries again.
-        entry.catch(() => cache.delete(slug));
+        const built = build(slug);
+        const map = cache;
+        map.set(slug, built);
+        // Neither a failed build nor an unknown slug is kept: the next request looks again, and
+        // requests for made-up tenants (/t/<anything>/) cannot fill the cache.
+        const forget = () => {
+          if (map.get(slug) === built) map.delete(slug);
+        };
+        built.then((runtime) => runtime ?? forget(), forget);
+        entry = built;
       }
       return entry;
     },
