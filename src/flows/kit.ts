@@ -5,6 +5,8 @@
 // - tenant: an unknown tenant is a localised 404, never a redirect.
 // - interaction: the interaction cookie must exist and belong to the uid in the URL.
 // - csrf: every POST carries the HMAC of its interaction uid, from a same-origin page.
+// - sendErrorPage: an error page, once the interaction is known, is in the language of its
+//   pages (a choice with the switch, then the relying party's ui_locales, then Accept-Language).
 // - finish: a 303 back to oidc-provider, so the browser does not resend a form (RFC 9700 4.12).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AbandonedError, BusyError, type ErrorCode } from '../domain/errors.js';
@@ -20,6 +22,7 @@ import {
   sendHtml,
 } from '../server/http-context.js';
 import type { PageContext } from '../ui/layout.js';
+import { renderErrorPage } from '../ui/pages.js';
 
 export type SendErrorPage = (
   request: FastifyRequest,
@@ -50,8 +53,27 @@ export interface KitDeps {
 }
 
 export function createJourneyKit(deps: KitDeps) {
-  const { registry, secrets, sendErrorPage } = deps;
+  const { registry, secrets } = deps;
   const csrfFor = (uid: string) => secrets.mac('csrf', `interaction:${uid}`);
+  /** The journey each request opened, so that its error pages speak the journey's language. */
+  const opened = new WeakMap<FastifyRequest, Journey>();
+
+  /**
+   * An error page. Once `open` has found the interaction, it is in the language of the journey's
+   * pages, and its language links go back into the journey: to the page itself when it answers
+   * GET, to the interaction's current step when it answers a form.
+   */
+  const sendErrorPage: SendErrorPage = (request, reply, status, code, tenant) => {
+    const journey = opened.get(request);
+    if (!journey) return deps.sendErrorPage(request, reply, status, code, tenant);
+    const back = request.method === 'GET' || request.method === 'HEAD' ? request.url : journey.base;
+    const settings = journey.runtime.settings;
+    return sendHtml(
+      reply,
+      status,
+      renderErrorPage({ page: page(request, journey, back), error: code, support: settings.support }),
+    );
+  };
 
   function checkCsrf(request: JourneyRequest, runtime: TenantRuntime, reply: FastifyReply): boolean {
     const body = request.body as Record<string, unknown> | undefined;
@@ -83,8 +105,10 @@ export function createJourneyKit(deps: KitDeps) {
       sendErrorPage(request, reply, 400, 'interaction.expired', runtime.settings);
       return undefined;
     }
+    const journey = { runtime, details, base: `/t/${runtime.slug}/interaction/${details.uid}` };
+    opened.set(request, journey);
     if (options.post && !checkCsrf(request, runtime, reply)) return undefined;
-    return { runtime, details, base: `/t/${runtime.slug}/interaction/${details.uid}` };
+    return journey;
   }
 
   /** The page context; `path` is the page the language links return to. */

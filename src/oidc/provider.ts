@@ -12,6 +12,7 @@ import type { Clock } from '../domain/clock.js';
 import type { PrivateJwk } from '../domain/signing-keys.js';
 import type { RegisteredClient, TenantSettings } from '../domain/tenants.js';
 import { allowHeader } from '../server/methods.js';
+import { localiseProviderPages } from '../server/provider-pages.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import { createAdapterClass } from './adapter.js';
 import { answerFormPost, FORM_POST_ENDPOINTS } from './form-post-requests.js';
@@ -329,6 +330,8 @@ export function createTenantProvider(deps: TenantProviderDeps): Provider {
   const provider = new Provider(deps.issuer, configuration);
   // The public URL is authoritative; the server sets the forwarded headers from it.
   provider.proxy = true;
+  // vakt's own pages in the request's language, in place of oidc-provider's (provider-pages.ts).
+  provider.use(localiseProviderPages(tenant));
   // A form POST to the authorization or logout endpoint: sent on by GET (form-post-requests.ts).
   provider.use(async (ctx, next) => {
     if (ctx.method !== 'POST' || !FORM_POST_ENDPOINTS.has(ctx.path)) return next();

@@ -19,9 +19,14 @@ export interface PageContext {
   path: string;
 }
 
-export const Layout: FC<{ page: PageContext; title: string; children?: Child }> = ({
+/**
+ * `languageSwitch={false}` leaves the switch out: on a page that only passes the browser on (the
+ * auto-submit page), a link that asked for the page again would repeat the request behind it.
+ */
+export const Layout: FC<{ page: PageContext; title: string; languageSwitch?: boolean; children?: Child }> = ({
   page,
   title,
+  languageSwitch = true,
   children,
 }) => (
   <html lang={page.locale}>
@@ -37,7 +42,7 @@ export const Layout: FC<{ page: PageContext; title: string; children?: Child }> 
       </a>
       <header>
         <span class="tenant">{page.tenantName}</span>
-        {page.locales.length > 1 ? (
+        {languageSwitch && page.locales.length > 1 ? (
           <nav aria-label={page.t('lang.switch')}>
             <ul class="languages">
               {page.locales.map((locale) => (

@@ -224,3 +224,42 @@ export function renderLoggedOutPage(p: { page: PageContext }): string {
     </Layout>,
   );
 }
+
+/**
+ * The one script of any hosted page: it sends the auto-submit page's form as soon as it is read.
+ * Its hash is added to the page's Content-Security-Policy (provider-pages.ts), which allows no
+ * other inline script. Called through the prototype, so that a field named "submit" cannot hide it.
+ */
+export const AUTO_SUBMIT_SCRIPT =
+  "HTMLFormElement.prototype.submit.call(document.getElementById('auto-submit'));";
+
+/**
+ * A form that the browser sends on by itself: an authorization response with
+ * response_mode=form_post, or a logout without a session. Without JavaScript the person sees
+ * why nothing happens, and a button that sends it; with JavaScript the button stays hidden, so a
+ * code is never posted twice (a second use would revoke what the first one gave).
+ */
+export function renderAutoSubmitPage(p: {
+  page: PageContext;
+  action: string;
+  fields: ReadonlyArray<readonly [name: string, value: string]>;
+}): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('autosubmit.title')} languageSwitch={false}>
+      <h1>{t('autosubmit.title')}</h1>
+      <form id="auto-submit" method="post" action={p.action}>
+        {p.fields.map(([name, value]) => (
+          <input type="hidden" name={name} value={value} />
+        ))}
+        <noscript>
+          <p>{t('autosubmit.noscript')}</p>
+          <button type="submit" autofocus>
+            {t('autosubmit.continue')}
+          </button>
+        </noscript>
+      </form>
+      <script>{raw(AUTO_SUBMIT_SCRIPT)}</script>
+    </Layout>,
+  );
+}

@@ -26,6 +26,10 @@ export const en = {
   'logout.cancel': 'No, stay logged in',
   'logout.done_title': 'You are logged out',
   'logout.done_lead': 'You have been logged out of {tenant} and the services that use it.',
+  'autosubmit.title': 'One moment',
+  'autosubmit.noscript':
+    'JavaScript is turned off in this browser, so this page cannot go on by itself. Choose "Continue".',
+  'autosubmit.continue': 'Continue',
   'error.title': 'Something went wrong',
   'error.reference': 'Reference for customer support: {reference}',
   'error.support': 'Contact customer support',

@@ -27,6 +27,10 @@ export const nb: Record<MessageKey, string> = {
   'logout.cancel': 'Nei, forbli innlogget',
   'logout.done_title': 'Du er logget ut',
   'logout.done_lead': 'Du er logget ut av {tenant} og tjenestene som bruker den.',
+  'autosubmit.title': 'Et øyeblikk',
+  'autosubmit.noscript':
+    'JavaScript er slått av i denne nettleseren, så siden kan ikke gå videre av seg selv. Velg «Fortsett».',
+  'autosubmit.continue': 'Fortsett',
   'error.title': 'Noe gikk galt',
   'error.reference': 'Referanse til kundeservice: {reference}',
   'error.support': 'Kontakt kundeservice',

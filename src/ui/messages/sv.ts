@@ -27,6 +27,10 @@ export const sv: Record<MessageKey, string> = {
   'logout.cancel': 'Nej, förbli inloggad',
   'logout.done_title': 'Du är utloggad',
   'logout.done_lead': 'Du har loggats ut från {tenant} och tjänsterna som använder den.',
+  'autosubmit.title': 'Ett ögonblick',
+  'autosubmit.noscript':
+    'JavaScript är avstängt i den här webbläsaren, så sidan kan inte gå vidare av sig själv. Välj ”Fortsätt”.',
+  'autosubmit.continue': 'Fortsätt',
   'error.title': 'Något gick fel',
   'error.reference': 'Referens till kundtjänst: {reference}',
   'error.support': 'Kontakta kundtjänst',
