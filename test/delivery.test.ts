@@ -687,6 +687,8 @@ describe('the development outbox', () => {
       const swedish = await app.inject({ method: 'GET', url: '/dev/outbox?lang=sv' });
       assert.match(swedish.body, /<html lang="sv">/);
       assert.ok(swedish.body.includes(sv['outbox.title']), 'the language switch works');
+      assert.ok(swedish.body.includes('Inloggningstjänst'), 'the column names are Swedish too');
+      assert.ok(!/>Tenant</.test(swedish.body));
 
       const json = await app.inject({ method: 'GET', url: '/dev/outbox.json' });
       assert.equal(json.statusCode, 200);

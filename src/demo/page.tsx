@@ -90,7 +90,12 @@ export function renderDemoPage(p: {
               {t('demo.signup')}
             </a>
           </p>
-          <p class="hint">{t('demo.outbox', { url: '/dev/outbox' })}</p>
+          <p class="hint">
+            {t('demo.outbox')}{' '}
+            <a id="outbox" href={`/dev/outbox?lang=${p.page.locale}`}>
+              /dev/outbox
+            </a>
+          </p>
         </>
       )}
       <p>

@@ -145,7 +145,7 @@ export const en = {
   'outbox.tenant': 'Tenant',
   'outbox.message': 'Message',
   'demo.signup': 'Create an account',
-  'demo.outbox': 'Codes sent by email and SMS appear in the outbox: {url}',
+  'demo.outbox': 'Codes sent by email and SMS appear in the outbox:',
   'mail.code_recovery': 'Use this code to choose a new password for {tenant}:',
   'notice.password_changed_subject': 'Your password for {tenant} was changed',
   'notice.password_changed':

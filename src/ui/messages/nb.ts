@@ -145,10 +145,10 @@ export const nb: Record<MessageKey, string> = {
   'outbox.to': 'Til',
   'outbox.channel': 'Kanal',
   'outbox.sent_at': 'Tid',
-  'outbox.tenant': 'Tenant',
+  'outbox.tenant': 'Innloggingstjeneste',
   'outbox.message': 'Melding',
   'demo.signup': 'Opprett konto',
-  'demo.outbox': 'Koder sendt på e-post og SMS vises i utboksen: {url}',
+  'demo.outbox': 'Koder sendt på e-post og SMS vises i utboksen:',
   'mail.code_recovery': 'Bruk denne koden for å velge et nytt passord hos {tenant}:',
   'notice.password_changed_subject': 'Passordet ditt hos {tenant} er endret',
   'notice.password_changed':

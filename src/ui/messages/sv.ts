@@ -149,10 +149,10 @@ export const sv: Record<MessageKey, string> = {
   'outbox.to': 'Till',
   'outbox.channel': 'Kanal',
   'outbox.sent_at': 'Tid',
-  'outbox.tenant': 'Tenant',
+  'outbox.tenant': 'Inloggningstjänst',
   'outbox.message': 'Meddelande',
   'demo.signup': 'Skapa konto',
-  'demo.outbox': 'Koder som skickas via e-post och sms visas i utkorgen: {url}',
+  'demo.outbox': 'Koder som skickas via e-post och sms visas i utkorgen:',
   'mail.code_recovery': 'Använd den här koden för att välja ett nytt lösenord hos {tenant}:',
   'notice.password_changed_subject': 'Ditt lösenord hos {tenant} har ändrats',
   'notice.password_changed':
