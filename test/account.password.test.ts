@@ -2,9 +2,11 @@
 // PostgreSQL, with a real SMTP server for the notice, openid-client for refresh tokens and a
 // relying party's back-channel logout endpoint.
 // Cites: ASVS 6.2.3 (a change needs the current password), 6.3.7 (notify after a change),
-// 6.3.1 (guesses at the current password throttled), 7.4.3 (option to end the other sessions;
-// their grants and tokens die with them, this one's live on), back-channel logout (logout token
-// for each ended session), 6.2.4 (policy).
+// 6.3.1 (guesses at the current password throttled; an empty field is no guess), 7.4.3 (option
+// to end the other sessions; their grants and tokens die with them, this one's live on),
+// back-channel logout (logout token for each ended session), 6.2.4 (policy), 6.2.7 (password
+// managers: the account's username beside the new password), WCAG 3.3.1 (the field in error is
+// marked, described by the message and focused).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
@@ -20,21 +22,24 @@ import { alertText, formField, UserAgent } from './helpers/http-client.js';
 import { expectSilentRedirect, logInThroughPage } from './helpers/login.js';
 import { type Mailbox, startMailbox } from './helpers/mailbox.js';
 import { discoverClient } from './helpers/oidc.js';
-import { RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
+import { type SmsGateway, startSmsGateway } from './helpers/sms-gateway.js';
+import { deliveryEnv, RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
 
 for (const kind of databaseKinds) {
   describe(`changing the password on ${kind.name}`, { skip: kind.skip, timeout: 60_000 }, () => {
     let running: RunningVakt;
     let mailbox: Mailbox;
+    let sms: SmsGateway;
     let backchannel: BackchannelReceiver;
     let config: oidc.Configuration;
 
     before(async () => {
       mailbox = await startMailbox();
+      sms = await startSmsGateway();
       backchannel = await startBackchannelReceiver();
       const tenant = tenantLoggingOutTo(backchannel);
       running = await startVakt(kind, {
-        env: { VAKT_SMTP_URL: mailbox.url, VAKT_MAIL_FROM: 'Acme ID <id@acme.example>' },
+        env: deliveryEnv(mailbox, sms),
         config: { tenants: [tenant] },
       });
       config = await discoverClient(running.issuer);
@@ -43,6 +48,7 @@ for (const kind of databaseKinds) {
     after(async () => {
       await running?.stop();
       await mailbox?.close();
+      await sms?.close();
       await backchannel?.close();
     });
 
@@ -84,22 +90,33 @@ for (const kind of databaseKinds) {
       }
     }
 
-    test('not logged in: a localised 401 page, no form', async () => {
+    test('not logged in: a localised 401 page that says to log in at an app, with help, no form and no error', async () => {
       const response = await new UserAgent({ 'accept-language': 'en' }).request(`${running.url}${page}`);
       assert.equal(response.status, 401);
-      assert.match(alertText(response), /^You are not logged in here/);
+      assert.match(response.body, /<h1>You need to log in first<\/h1>/);
+      assert.match(response.body, /first log in at one of the services that use Acme\./);
+      assert.match(response.body, /<a href="\/t\/acme\/help\/login-problems\?lang=en" id="login-help">/);
+      assert.doesNotMatch(response.body, /Something went wrong|<form/);
     });
 
-    /** Creates an account with a verified email address and the given password. */
-    async function account(email: string, password: string) {
+    /** Creates an account with verified email addresses (and numbers) and the given password. */
+    async function account(email: string, password: string, phones: string[] = []) {
       const created = await running.vakt.accounts.createAccount({
         tenant: 'acme',
         defaultCountry: 'NO',
         emails: [email],
+        phones,
         password,
         verified: true,
       });
       assert.ok(created.ok);
+    }
+
+    /** The attributes of the `<input>` named `name` on `html`. */
+    function input(html: string, name: string): string {
+      const tag = new RegExp(`<input[^>]*name="${name}"[^>]*>`).exec(html)?.[0];
+      assert.ok(tag, `no ${name} field`);
+      return tag;
     }
 
     /** What an authorization request with prompt=none gets from the session in `agent`. */
@@ -148,9 +165,20 @@ for (const kind of databaseKinds) {
       const wrong = await change(here, { current_password: 'not-it-at-all', password: randomPassword() });
       assert.equal(wrong.status, 401);
       assert.equal(alertText(wrong), 'Your current password is not right. Check it and try again.');
+      // WCAG 3.3.1: the current password is marked wrong, tied to the message and focused.
+      assert.match(wrong.body, /id="form-error"/);
+      assert.match(input(wrong.body, 'current_password'), /aria-invalid="true"/);
+      assert.match(input(wrong.body, 'current_password'), /aria-describedby="form-error"/);
+      assert.match(input(wrong.body, 'current_password'), /autofocus/);
+      assert.doesNotMatch(input(wrong.body, 'password'), /aria-invalid|autofocus/);
       const weak = await change(here, { current_password: old, password: 'password123' });
       assert.equal(weak.status, 400);
       assert.match(alertText(weak), /often used or have leaked|common/i);
+      // The new password is the one in error now: it is marked and focused, not the current one.
+      assert.match(input(weak.body, 'password'), /aria-invalid="true"/);
+      assert.match(input(weak.body, 'password'), /aria-describedby="password-hint form-error"/);
+      assert.match(input(weak.body, 'password'), /autofocus/);
+      assert.doesNotMatch(input(weak.body, 'current_password'), /aria-invalid|autofocus/);
       assert.ok(await passwordWorks(email, old), 'nothing changed yet');
 
       const fresh = `${randomPassword()} nytt`;
@@ -158,6 +186,11 @@ for (const kind of databaseKinds) {
       const done = await change(here, { current_password: old, password: fresh });
       assert.equal(done.status, 200);
       assert.match(done.body, /Your password has been changed/);
+      // The one address there is, named: not "your email addresses and mobile numbers".
+      assert.match(
+        done.body,
+        /<p role="status">Use the new password from now on\. We have told changer@example\.com about the change\.<\/p>/,
+      );
       const notice = mailbox.messages.slice(mails).find((m) => m.to.includes(email));
       assert.ok(notice, 'the address was told');
       assert.match(notice.subject, /was changed/);
@@ -275,6 +308,84 @@ for (const kind of databaseKinds) {
       assert.equal(await silently(there), 'logged in');
       assert.equal(backchannel.tokens.length, 0, 'no client was told of a logout');
       assert.equal(mailbox.messages.length, mails, 'no "password changed" notice');
+    });
+
+    test('ASVS 6.3.1: an empty current password says so (400), and is no guess: six of them, then the right one works', async () => {
+      const email = 'forgetful@example.com';
+      const old = randomPassword();
+      await account(email, old);
+      const here = new UserAgent({ 'accept-language': 'nb', 'sec-fetch-site': 'same-origin' });
+      await logIn(here, email, old);
+      // More than the 5 wrong guesses after which the throttling test above gets 429.
+      for (let i = 1; i <= 6; i++) {
+        const empty = await change(here, { current_password: '', password: randomPassword() });
+        assert.equal(empty.status, 400, `empty ${i}`);
+        assert.equal(alertText(empty), 'Skriv inn det nåværende passordet ditt.');
+        assert.match(input(empty.body, 'current_password'), /aria-invalid="true"/);
+        assert.match(input(empty.body, 'current_password'), /aria-describedby="form-error"/);
+        assert.match(input(empty.body, 'current_password'), /autofocus/);
+      }
+      const missing = await change(here, { password: randomPassword() });
+      assert.equal(missing.status, 400, 'no field at all is as empty');
+      const fresh = randomPassword();
+      const done = await change(here, { current_password: old, password: fresh });
+      assert.equal(done.status, 200, 'no wait: nothing was counted');
+      assert.ok(await passwordWorks(email, fresh));
+    });
+
+    test('ASVS 6.2.7: the form names the account for password managers; the account pages link to each other and to help', async () => {
+      const email = 'manager@example.com';
+      const password = randomPassword();
+      await account(email, password, ['934 56 789']);
+      const here = new UserAgent({ 'accept-language': 'en' });
+      await logIn(here, email, password);
+      const form = await here.request(`${running.url}${page}`);
+      assert.equal(form.status, 200);
+      const username = input(form.body, 'username');
+      assert.match(username, /autocomplete="username"/);
+      assert.match(username, /value="manager@example\.com"/, 'the email address, listed first');
+      assert.match(username, /hidden/);
+      assert.ok(form.body.indexOf('name="username"') < form.body.indexOf('name="password"'));
+
+      const nav = /<nav aria-label="Your account"[^>]*>([\s\S]*?)<\/nav>/.exec(form.body)?.[1];
+      assert.ok(nav, 'the account navigation');
+      assert.match(nav, /<a href="\/t\/acme\/account\/password" id="nav-password" aria-current="page">/);
+      assert.match(
+        nav,
+        /<a href="\/t\/acme\/account\/sessions" id="nav-sessions">Where you are logged in<\/a>/,
+      );
+      assert.match(nav, /<a href="\/t\/acme\/help\?lang=en" id="nav-help">Help<\/a>/);
+      const sessions = await here.request(`${running.url}/t/acme/account/sessions`);
+      assert.match(
+        sessions.body,
+        /<a href="\/t\/acme\/account\/password" id="nav-password">Change your password<\/a>/,
+      );
+      assert.match(sessions.body, /id="nav-sessions" aria-current="page"/);
+    });
+
+    test('ASVS 6.3.7: the page after a change names the addresses and numbers that were told, and only those', async () => {
+      const email = 'two.ways@example.com';
+      const old = randomPassword();
+      await account(email, old, ['912 34 567']);
+      const here = new UserAgent({ 'accept-language': 'en', 'sec-fetch-site': 'same-origin' });
+      await logIn(here, email, old);
+      const fresh = randomPassword();
+      const both = await change(here, { current_password: old, password: fresh });
+      assert.equal(both.status, 200);
+      assert.match(both.body, /We have told two\.ways@example\.com and 912 34 567 about the change\./);
+      assert.ok(sms.last('+4791234567'), 'the number was sent the notice');
+      assert.match(both.body, /id="nav-password"/, 'a way on from the success page');
+
+      // An SMS the gateway refuses was not a notice given: the page does not claim it.
+      sms.status = 500;
+      try {
+        const one = await change(here, { current_password: fresh, password: randomPassword() });
+        assert.equal(one.status, 200);
+        assert.match(one.body, /We have told two\.ways@example\.com about the change\./);
+        assert.doesNotMatch(one.body, /912 34 567/);
+      } finally {
+        sms.status = 200;
+      }
     });
 
     test('a form from another site is refused (CSRF)', async () => {

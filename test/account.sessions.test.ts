@@ -3,8 +3,9 @@
 // browser's client holds and a relying party's back-channel logout endpoint.
 // Cites: ASVS 7.5.2 (list and end active sessions, after authenticating again), ASVS 10.4.9
 // (a person revokes an app's refresh tokens on the authorization server's pages), ASVS 6.3.1
-// (guesses at the password throttled), ASVS 7.2.3 (a session id is never shown: the page names
-// sessions by a keyed hash), back-channel logout (a logout token for each ended session).
+// (guesses at the password throttled; an empty field is no guess), ASVS 7.2.3 (a session id is never shown: the page names
+// sessions by a keyed hash), back-channel logout (a logout token for each ended session), WCAG
+// 1.3.1 and 3.3.1 (each "Log out" is described by its entry; the field in error is marked).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
@@ -37,6 +38,8 @@ for (const kind of databaseKinds) {
         ['alone@example.com', { password }],
         ['checked@example.com', { password }],
         ['offline@example.com', { password }],
+        ['described@example.com', { password }],
+        ['empty@example.com', { password }],
       ]);
       config = await discoverClient(running.issuer, 'web');
     });
@@ -71,16 +74,18 @@ for (const kind of databaseKinds) {
 
     /** The refs of the page's "Log out" buttons, in page order. */
     const logoutButtons = (html: string) =>
-      [...html.matchAll(/<button type="submit" name="end" value="([^"]+)">/g)].map((m) => m[1]!);
+      [...html.matchAll(/<button type="submit" name="end" value="([^"]+)"/g)].map((m) => m[1]!);
 
     async function submit(b: Browser, shown: Response, form: Record<string, string>) {
       return b.agent.request(page(), { form: { csrf: formField(shown.body, 'csrf'), ...form } });
     }
 
-    test('not logged in: a localised 401 page', async () => {
+    test('not logged in: a localised 401 page that says to log in first, with help', async () => {
       const response = await new UserAgent({ 'accept-language': 'sv' }).request(page());
       assert.equal(response.status, 401);
-      assert.match(alertText(response), /inte inloggad/);
+      assert.match(response.body, /<h1>Du måste logga in först<\/h1>/);
+      assert.match(response.body, /href="\/t\/acme\/help\/login-problems\?lang=sv"/);
+      assert.doesNotMatch(response.body, /Något gick fel/);
     });
 
     test('ASVS 7.5.2: the page lists every session, this one first, by a hash and never by its id', async () => {
@@ -103,8 +108,51 @@ for (const kind of databaseKinds) {
       }
 
       const norsk = await here.agent.request(`${page()}?lang=nb`);
-      assert.match(norsk.body, /<h1>Her er du logget inn<\/h1>/);
+      assert.match(norsk.body, /<h1>Der du er logget inn<\/h1>/);
       assert.match(norsk.body, /Logg ut alle andre steder/);
+      const svenska = await here.agent.request(`${page()}?lang=sv`);
+      assert.match(svenska.body, /<h1>Där du är inloggad<\/h1>/);
+      assert.match(svenska.body, />Logga ut på alla andra ställen</);
+    });
+
+    test('each "Log out" button is described by the text of its own entry', async () => {
+      const here = await browser('described@example.com');
+      await browser('described@example.com');
+      const shown = await here.agent.request(page());
+      const buttons = [...shown.body.matchAll(/<button type="submit" name="end" value="[^"]+"([^>]*)>/g)];
+      const sessionButtons = buttons.filter(([tag]) => !/value="(others|app:)/.test(tag));
+      assert.ok(sessionButtons.length >= 1);
+      for (const [, attributes] of sessionButtons) {
+        const id = /aria-describedby="([^"]+)"/.exec(attributes!)?.[1];
+        assert.ok(id, 'the button has a description');
+        const entry = new RegExp(`<span id="${id}">([\\s\\S]*?)</span>`).exec(shown.body)?.[1];
+        assert.ok(entry, `an element with id ${id}`);
+        assert.match(entry, /Another browser or app/);
+        assert.match(entry, /Logged in now/);
+        assert.match(entry, /Used for: Acme Web/);
+      }
+    });
+
+    test('ASVS 6.3.1: "Log out" without the password says to enter it (400), ends nothing and counts no guess', async () => {
+      const here = await browser('empty@example.com');
+      const other = await browser('empty@example.com');
+      for (let i = 1; i <= 6; i++) {
+        const shown = await here.agent.request(page());
+        const empty = await submit(here, shown, { end: 'others', current_password: '' });
+        assert.equal(empty.status, 400, `empty ${i}`);
+        assert.equal(alertText(empty), 'Enter your current password.');
+        const field = /<input[^>]*name="current_password"[^>]*>/.exec(empty.body)?.[0] ?? '';
+        assert.match(field, /aria-invalid="true"/);
+        assert.match(field, /aria-describedby="form-error"/);
+        assert.match(field, /autofocus/);
+      }
+      assert.equal(await loggedIn(other), true, 'nothing ended');
+      const done = await submit(here, await here.agent.request(page()), {
+        end: 'others',
+        current_password: password,
+      });
+      assert.equal(done.status, 200, 'no wait: the empty ones were no guesses');
+      assert.equal(await loggedIn(other), false);
     });
 
     test('ASVS 7.5.2: one other session ends after the password; the rest and this one live on', async () => {

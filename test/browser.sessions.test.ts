@@ -1,8 +1,10 @@
 // The sessions page in a real browser (Chromium) against a real vakt with the development demo:
 // reached from demo app A by its link, it lists the browser signed in to demo app B; Enter in
 // the password field logs nothing out (the person chooses with a button); the "Log out" button
-// of the other browser, with the password, ends that browser's single sign-on.
-// Cites: ASVS 7.5.2 (list and end sessions after authenticating again), keyboard use.
+// of the other browser, with the password, ends that browser's single sign-on. On the account
+// pages an error focuses the field it is about, and each "Log out" is described by its entry.
+// Cites: ASVS 7.5.2 (list and end sessions after authenticating again), keyboard use, WCAG 3.3.1
+// (errors identified: the field marked, focused and tied to the message), WCAG 1.3.1.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -102,6 +104,52 @@ for (const kind of databaseKinds) {
       assert.equal(posts.length, 1, `only the button posted, Enter nothing: ${posts.join(' | ')}`);
       assert.match(posts[0]!, /(^|&)end=[^&]+/);
       assert.equal(await singleSignOn(other, 'b'), false, 'the other browser must log in again');
+    });
+
+    test('WCAG 3.3.1: an empty change-password form focuses the current password, marked and described; the account pages link to each other; each "Log out" says which session it ends', async () => {
+      await loggedIn('b');
+      const here = await loggedIn('a');
+      await here.click('#change-password');
+      await here.waitForSelector('h1:text("Change your password")');
+      await here.getByRole('button', { name: 'Change password' }).click();
+      await here.waitForSelector('[role=alert]');
+      assert.equal(await here.locator('[role=alert]').textContent(), 'Enter your current password.');
+      await here.waitForFunction(() => document.activeElement?.id === 'current_password');
+      const field = here.locator('#current_password');
+      assert.equal(await field.getAttribute('aria-invalid'), 'true');
+      assert.equal(await field.getAttribute('aria-describedby'), 'form-error');
+      assert.equal(await here.locator('#form-error').count(), 1);
+
+      await here
+        .getByRole('navigation', { name: 'Your account' })
+        .getByRole('link', { name: 'Where you are logged in' })
+        .click();
+      await here.waitForSelector('h1:text("Where you are logged in")');
+      // The accessible description Chromium computes for each other session's "Log out" button.
+      const cdp = await here.context().newCDPSession(here);
+      const { root } = await cdp.send('DOM.getDocument');
+      const { nodes } = await cdp.send('Accessibility.queryAXTree', {
+        nodeId: root.nodeId,
+        accessibleName: 'Log out',
+        role: 'button',
+      });
+      assert.ok(nodes.length >= 1);
+      for (const node of nodes) {
+        const description = String(node.description?.value ?? '');
+        assert.match(description, /^Another browser or app Logged in .+ Used for: /, description);
+      }
+      await cdp.detach();
+    });
+
+    test('logged out, an account page says to log in first and links to help, not "something went wrong"', async () => {
+      const context = await browser.newContext({ baseURL: running.url, locale: 'en-GB' });
+      contexts.push(context);
+      const page = await context.newPage();
+      const response = await page.goto('/t/demo/account/sessions?lang=en');
+      assert.equal(response?.status(), 401);
+      assert.equal(await page.locator('h1').textContent(), 'You need to log in first');
+      await page.getByRole('link', { name: 'Problems logging in?' }).click();
+      await page.waitForSelector('h1:text("Problems logging in?")');
     });
   });
 }

@@ -133,6 +133,45 @@ for (const kind of databaseKinds) {
       assert.equal(again.sub, userinfo.sub);
     });
 
+    // WCAG 3.3.1 / 4.1.2: the field in error is marked, described by the message and focused, so
+    // a screen reader says what went wrong where the person types again. ASVS 6.3.8: a malformed
+    // identifier is nobody's, so it may be named; a wrong password never says which was wrong.
+    test('login errors: the field at fault has the focus, aria-invalid and the message as its description', async () => {
+      const page = await newPage();
+      await page.goto('/demo/a/');
+      await page.getByRole('link', { name: NB.demoLogin, exact: true }).click();
+      const identifier = page.getByLabel(NB.identifier, { exact: true });
+      const passwordField = page.getByLabel(NB.password, { exact: true });
+      const focused = () => page.evaluate(() => document.activeElement?.id);
+
+      await identifier.fill('demo@vakt');
+      await passwordField.fill('vakt-demo-passord');
+      await page.getByRole('button', { name: NB.login, exact: true }).click();
+      await page.getByRole('alert').waitFor();
+      assert.match(
+        (await page.getByRole('alert').textContent()) ?? '',
+        /^Det er ikke en gyldig e-postadresse/,
+      );
+      assert.equal(await identifier.inputValue(), 'demo@vakt', 'what was typed is kept');
+      assert.equal(await identifier.getAttribute('aria-invalid'), 'true');
+      assert.equal(await focused(), 'identifier');
+      assert.equal(await passwordField.getAttribute('aria-invalid'), null);
+
+      await identifier.fill('demo@vakt.example');
+      await passwordField.fill('not-the-password');
+      await page.getByRole('button', { name: NB.login, exact: true }).click();
+      await page.waitForFunction(
+        () => document.getElementById('password')?.getAttribute('aria-invalid') === 'true',
+      );
+      assert.equal(await focused(), 'password');
+      assert.equal(await passwordField.getAttribute('aria-describedby'), 'form-error');
+      assert.equal(
+        await identifier.getAttribute('aria-invalid'),
+        null,
+        'which of the two was wrong is not said',
+      );
+    });
+
     test('with a mobile number: the code goes to the SMS gateway; log out, log in again with +47', async () => {
       const page = await newPage();
       const password = randomPassword();

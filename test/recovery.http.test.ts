@@ -185,7 +185,10 @@ for (const kind of databaseKinds) {
       const elsewhere = await sessionsElsewhere('kari.reset@example.com', old);
       const agent = english();
       const { auth, choose: page } = await forgot(agent, 'kari.reset@example.com');
-      assert.deepEqual(masked(page), ['k•••@example.com', '+47 ••• •• 700']);
+      // What was typed is shown in full (the person may spot a slip in it); the rest masked.
+      assert.deepEqual(masked(page), ['kari.reset@example.com', '+47 ••• •• 700']);
+      // Both kinds to choose from: then, and only then, the advice for a lost phone.
+      assert.match(page.body, /If your phone is locked or lost, choose an email address\./);
       const phoneIndex = masked(page).indexOf('+47 ••• •• 700');
       const sent = await choose(agent, page, phoneIndex);
       assert.equal(sent.status, 303);
@@ -323,7 +326,8 @@ for (const kind of databaseKinds) {
       const agent = english();
       const sentBefore = mailbox.messages.length + sms.messages.length;
       const { choose: page } = await forgot(agent, 'nobody.here@example.com');
-      assert.deepEqual(masked(page), ['n•••@example.com']);
+      // What was typed, in full, as for a known identifier (ASVS 6.3.8).
+      assert.deepEqual(masked(page), ['nobody.here@example.com']);
       const sent = await choose(agent, page, 0);
       assert.equal(sent.status, 303);
       const codePage = await follow(agent, sent);
@@ -333,6 +337,49 @@ for (const kind of databaseKinds) {
       assert.equal(tried.status, 401);
       assert.equal(alertText(tried), 'That code is wrong. Check the latest message from us and try again.');
       assert.equal(mailbox.messages.length + sms.messages.length, sentBefore, 'nothing left vakt');
+    });
+
+    test('the choice page: advice for a lost phone only beside a phone, the typed one in full, a way back to login', async () => {
+      await account(['only.mail@example.com', 'second.mail@example.com'], [], randomPassword());
+      await account([], ['+4793456733'], randomPassword());
+      const cases = [
+        // Known, emails only: the typed one in full, the other masked; no word of a phone.
+        ['only.mail@example.com', ['s•••@example.com', 'only.mail@example.com'], 'only.mail@example.com'],
+        // Known by its number, typed as Norwegians write it, shown so.
+        ['93456733', ['934 56 733'], '934%2056%20733'],
+        // Unknown: what was typed is the one option, the same screens.
+        ['nobody.there@example.com', ['nobody.there@example.com'], 'nobody.there@example.com'],
+      ] as const;
+      for (const [typed, options, carried] of cases) {
+        const agent = english();
+        const { choose: page } = await forgot(agent, typed);
+        // In the order the store gives, which between two addresses is not fixed.
+        assert.deepEqual(masked(page).sort(), [...options].sort(), typed);
+        assert.doesNotMatch(page.body, /phone is locked or lost/, typed);
+        const back = /href="([^"]*)" id="back-to-login"/.exec(page.body)?.[1];
+        assert.ok(back, `${typed}: a way back`);
+        assert.ok(back.endsWith(`/login?identifier=${carried}`), back);
+        const login = await agent.request(new URL(back, running.url).href);
+        assert.equal(login.status, 200);
+        assert.match(login.body, /<input id="password"/);
+      }
+    });
+
+    test('the start page takes the identifier from the login page, and says "Remembered your password? Log in"', async () => {
+      const agent = english();
+      const login = await agent.follow((await authorization()).url, running.url);
+      const wrong = await submit(agent, login, '/login', {
+        identifier: 'kari@example.com',
+        password: 'wrong-one',
+      });
+      assert.equal(wrong.status, 401);
+      const href = /href="([^"]*\/forgot\?identifier=kari@example\.com)" id="forgot-password"/.exec(
+        wrong.body,
+      )?.[1];
+      assert.ok(href, 'the link carries what was typed');
+      const start = await agent.request(new URL(href, running.url).href);
+      assert.match(start.body, /<input id="identifier"[^>]*value="kari@example\.com"/);
+      assert.match(start.body, /id="back-to-login">Remembered your password\? Log in</);
     });
 
     test('a tampered or foreign choice is refused with a message, not a 500', async () => {

@@ -243,7 +243,18 @@ for (const kind of databaseKinds) {
       const exists = await enterCode(agent, codePage, mailbox.code('taken@example.com'));
       assert.equal(exists.status, 200);
       assert.match(exists.body, /You already have an account with taken@example\.com/);
-      assert.match(exists.body, /href="[^"]*\/login\?identifier=taken%40example\.com"/);
+      assert.match(exists.body, /href="[^"]*\/login\?identifier=taken@example\.com"/);
+      // Forgot the password of that account? Recovery in the same interaction, the address filled in.
+      const forgot = /href="([^"]*\/forgot\?identifier=taken@example\.com)" id="forgot-password"/.exec(
+        exists.body,
+      );
+      assert.ok(forgot, 'the page offers "Forgot your password?"');
+      assert.match(exists.body, />Forgot your password\?</);
+      const recovery = await agent.request(new URL(forgot[1]!, running.url).href);
+      assert.equal(recovery.status, 200);
+      assert.match(recovery.body, /<input id="identifier"[^>]*value="taken@example\.com"/);
+      // And the way back to the client is there too.
+      assert.match(exists.body, /action="[^"]*\/abort"/);
       // The old password still works; the one typed at sign-up did not replace it.
       assert.equal((await passwordLogin('taken@example.com', password)).status, 303);
       // The code is spent: entering it again says so.
@@ -262,6 +273,11 @@ for (const kind of databaseKinds) {
       const malformed = await enterCode(agent, codePage, '12ab');
       assert.equal(malformed.status, 400);
       assert.equal(alertText(malformed), 'The code is 6 digits. Check what you typed.');
+      // The slip stays in the field to be seen, marked and tied to the message (WCAG 3.3.1).
+      const field = /<input id="code"[^>]*>/.exec(malformed.body)?.[0] ?? '';
+      assert.match(field, /value="12ab"/);
+      assert.match(field, /aria-invalid="true"/);
+      assert.match(field, /aria-describedby="code-hint form-error"/);
       for (let attempt = 1; attempt <= 4; attempt++) {
         const response = await enterCode(agent, codePage, wrong);
         assert.equal(response.status, 401);
@@ -348,6 +364,11 @@ for (const kind of databaseKinds) {
         [{ identifier: 'kari@', password: 'long enough password' }, /^That is not a valid email address/],
         [{ identifier: '12', password: 'long enough password' }, /^That is not a valid mobile number/],
         [{ identifier: '+47 123', password: 'long enough password' }, /^That is not a valid mobile number/],
+        // Swedish, typed as in Sweden, in a Norwegian tenant: said how it was read, and what to type.
+        [
+          { identifier: '070-123 45 67', password: 'long enough password' },
+          /^We read 070-123 45 67 as a Norwegian number\. Is it Swedish\? Type \+46 first, for example \+46 70 123 45 67\.$/,
+        ],
         // Too long to be an address: said so, not taken for an empty field.
         [
           { identifier: `${'k'.repeat(250)}@example.com`, password: 'long enough password' },

@@ -97,3 +97,28 @@ export function maskIdentifier(kind: IdentifierKind, value: string): string {
   const national = phone?.nationalNumber ?? value;
   return `+${phone?.countryCallingCode ?? ''} ••• •• ${national.slice(-3)}`;
 }
+
+/**
+ * A number that is none in the tenant's country but a mobile number in exactly one of
+ * `candidates` (a Swedish 070-123 45 67 typed in a Norwegian tenant): that country and the
+ * number written with its country code, so the person can be told what to type instead.
+ */
+export function otherCountryReading(
+  input: string,
+  candidates: readonly string[],
+): { country: string; callingCode: string; international: string } | undefined {
+  const cleaned = input.trim();
+  if (!/^[\d\s().-]{4,30}$/.test(cleaned)) return undefined;
+  const readings = candidates.flatMap((country) => {
+    const phone = parsePhoneNumberFromString(cleaned, country as CountryCode);
+    const type = phone?.isValid() ? phone.getType() : undefined;
+    return phone && (type === 'MOBILE' || type === 'FIXED_LINE_OR_MOBILE') ? [{ country, phone }] : [];
+  });
+  const only = readings.length === 1 ? readings[0] : undefined;
+  if (!only) return undefined;
+  return {
+    country: only.country,
+    callingCode: `+${only.phone.countryCallingCode}`,
+    international: displayIdentifier('phone', only.phone.number, ''),
+  };
+}

@@ -8,14 +8,18 @@
 //   outlives a logout (offline access), and removes an app's access (ASVS 10.4.9). A session or
 //   grant is named on the page by a keyed hash of its id, never by the id: a session's id is the
 //   value of that browser's session cookie.
+// Opened without a login, each says where to log in (401), with help. An empty password field is
+// said to be empty (400) and takes no guess.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
 import type { ErrorCode } from '../domain/errors.js';
+import { displayIdentifier } from '../domain/identifiers.js';
 import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { PasswordHasher } from '../domain/passwords.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { ThrottleKey, ThrottleService } from '../domain/throttle.js';
+import { helpLink, resolveHelpText } from '../help/topics.js';
 import { accountSessions, type EndSessions } from '../oidc/end-sessions.js';
 import { touchSession } from '../oidc/provider.js';
 import type { TenantRegistry, TenantRuntime } from '../oidc/registry.js';
@@ -29,6 +33,7 @@ import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import {
   type AppListing,
   renderChangePasswordPage,
+  renderLoginRequiredPage,
   renderPasswordChangedPage,
   renderSessionsPage,
   type SessionListing,
@@ -74,10 +79,28 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     }
     const session = await currentSession(runtime, request, reply);
     if (!session) {
-      sendErrorPage(request, reply, 401, 'account.login_required', runtime.settings);
+      showLoginRequired(request, reply, runtime);
       return undefined;
     }
     return { runtime, ...session };
+  }
+
+  /**
+   * No login here: a page that says so and where to log in, not an error. A login starts at an
+   * app (an authorization request names a client and its redirect URI, and vakt is no client of
+   * its own); its single sign-on session is what these pages take.
+   */
+  function showLoginRequired(request: FastifyRequest, reply: FastifyReply, runtime: TenantRuntime) {
+    const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
+    return sendHtml(
+      reply,
+      401,
+      renderLoginRequiredPage({
+        page,
+        helpHref: helpLink(runtime.slug, 'login-problems', page.locale),
+        helpTitle: resolveHelpText('login-problems', page.locale, runtime.settings).title,
+      }),
+    );
   }
 
   async function currentSession(runtime: TenantRuntime, request: FastifyRequest, reply: FastifyReply) {
@@ -130,6 +153,8 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     gone: AbortSignal,
   ): Promise<Refusal | undefined> {
     const current = typeof body.current_password === 'string' ? body.current_password : '';
+    // Nothing typed is no guess: said as such (not "wrong"), and no try is taken.
+    if (current === '') return { status: 400, error: 'account.current_password_missing' };
     const keys: ThrottleKey[] = [`id:account/${accountId}`, `ip:${request.ip}`];
     const wait = await deps.throttle.take(runtime.slug, keys);
     if (wait) {
@@ -150,14 +175,20 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     return undefined;
   }
 
-  function show(
+  /** A verified identifier as the person writes it: emails first, as listVerifiedIdentifiers sorts. */
+  async function usernameOf(runtime: TenantRuntime, accountId: string): Promise<string> {
+    const [first] = await accounts.listVerifiedIdentifiers(accountId);
+    return first ? displayIdentifier(first.kind, first.value, runtime.settings.defaultCountry) : '';
+  }
+
+  async function show(
     request: FastifyRequest<{ Params: Params }>,
     reply: FastifyReply,
-    runtime: TenantRuntime,
-    uid: string,
+    opened: { runtime: TenantRuntime; accountId: string; uid: string },
     status: number,
     extra: { error?: ErrorCode; errorVars?: Record<string, string> } = {},
   ) {
+    const { runtime } = opened;
     const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
     return sendHtml(
       reply,
@@ -165,8 +196,9 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
       renderChangePasswordPage({
         page,
         action: `/t/${runtime.slug}/account/password`,
-        csrf: csrfFor(uid),
+        csrf: csrfFor(opened.uid),
         passwordPolicy: passwordPolicyFor(runtime.settings),
+        username: await usernameOf(runtime, opened.accountId),
         ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
       }),
     );
@@ -176,7 +208,7 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     const opened = await open(request, reply);
     if (!opened) return reply;
     rememberLanguageChoice(request, reply, deps.production);
-    return show(request, reply, opened.runtime, opened.uid, 200);
+    return show(request, reply, opened, 200);
   });
 
   app.post<{ Params: Params }>('/t/:tenant/account/password', async (request, reply) => {
@@ -189,7 +221,7 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     const refused = await reauthenticate(request, runtime, accountId, body, gone);
     if (refused) {
       if (refused.retryAfter) reply.header('retry-after', String(refused.retryAfter));
-      return show(request, reply, runtime, uid, refused.status, refused);
+      return show(request, reply, opened, refused.status, refused);
     }
     const page = buildPageContext({ url: request.url, headers: request.headers }, runtime.settings);
     const changed = await deps.setNewPassword({
@@ -204,12 +236,13 @@ export function registerAccountPages(app: FastifyInstance, deps: AccountPageDeps
     });
     if (!changed.ok) {
       if (changed.retryAfter) reply.header('retry-after', String(changed.retryAfter));
-      return show(request, reply, runtime, uid, changed.status, {
+      return show(request, reply, opened, changed.status, {
         error: changed.error,
         errorVars: changed.vars,
       });
     }
-    return sendHtml(reply, 200, renderPasswordChangedPage({ page }));
+    const told = changed.told.map((i) => displayIdentifier(i.kind, i.value, runtime.settings.defaultCountry));
+    return sendHtml(reply, 200, renderPasswordChangedPage({ page, told }));
   });
 
   /** Where the account is logged in: this session first, then the newest logins. */

@@ -9,6 +9,7 @@
 // Journey state between steps lives with the code (encrypted payload), keyed by interaction uid;
 // an unsent code is deleted, so a failed delivery leaves nothing behind.
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Locale } from '../config/schema.js';
 import type { CodeMessage, DeliveryService } from '../delivery/types.js';
 import type { AccountService, IdentifierToVerify } from '../domain/accounts.js';
 import { BusyError, type ErrorCode } from '../domain/errors.js';
@@ -17,6 +18,7 @@ import {
   type IdentifierKind,
   maskIdentifier,
   normaliseIdentifier,
+  otherCountryReading,
 } from '../domain/identifiers.js';
 import type { CodeCheckFailure, CodePurpose, CodeService, LiveCode } from '../domain/one-time-codes.js';
 import { checkNewPassword, passwordPolicyFor, policyVars } from '../domain/password-policy.js';
@@ -24,7 +26,7 @@ import type { PasswordHasher } from '../domain/passwords.js';
 import type { ThrottleKey } from '../domain/throttle.js';
 import type { MessageKey } from '../ui/i18n.js';
 import { renderAccountExistsPage, renderCodePage, renderSignupPage } from '../ui/journey-pages.js';
-import { countryName } from './country-names.js';
+import { countryAdjective, countryWords, neighbourCountries } from './country-names.js';
 import { clientGone, type Journey, type JourneyKit, type JourneyRequest, type Params } from './kit.js';
 
 export interface CodeJourneysDeps {
@@ -109,6 +111,23 @@ export const field = (body: unknown, name: string, max: number): string | undefi
   return typeof value === 'string' && value.length <= max ? value : undefined;
 };
 
+/**
+ * `?identifier=…` for a page that fills in what the person typed (login, forgot password): at
+ * most 254 characters, percent-encoded but for `@`, which a query may hold as it is (RFC 3986
+ * 3.4), so an address stays readable in the URL. Empty when there is nothing to carry.
+ */
+export const identifierQuery = (identifier: string | undefined): string => {
+  const text = identifier?.trim().slice(0, 254);
+  return text ? `?identifier=${encodeURIComponent(text).replaceAll('%40', '@')}` : '';
+};
+
+/** Errors that say the text typed cannot be an identifier at all, whoever's. */
+export const MALFORMED_IDENTIFIER = new Set<ErrorCode>([
+  'identifier.email_invalid',
+  'identifier.phone_invalid',
+  'identifier.phone_other_country',
+]);
+
 export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDeps) {
   const { kit, accounts, codes, delivery, hasher } = deps;
 
@@ -192,20 +211,54 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     return { ok: true };
   }
 
-  /** Reads an identifier a person typed, against the tenant's accepted kinds. */
+  /**
+   * Reads an identifier a person typed, against the tenant's accepted kinds, with the message
+   * variables for the page's language. What is no identifier is said to be no email address in a
+   * tenant of addresses only, and no mobile number in one of numbers only; a number that is none
+   * at home but a mobile number in a neighbouring country (070-123 45 67, Swedish, typed in
+   * Norway) is said to be read as a home number, with how to type it instead.
+   */
   function readIdentifier(
     journey: Journey,
     typed: string | undefined,
-  ): { ok: true; kind: IdentifierKind; value: string } | { ok: false; error: ErrorCode } {
+    locale: Locale,
+  ):
+    | { ok: true; kind: IdentifierKind; value: string }
+    | { ok: false; error: ErrorCode; vars: Record<string, string> } {
     const { settings } = journey.runtime;
-    if (!typed?.trim()) return { ok: false, error: 'identifier.missing' };
+    const vars = { tenant: settings.displayName };
+    if (!typed?.trim()) return { ok: false, error: 'identifier.missing', vars };
     const parsed = normaliseIdentifier(typed, settings.defaultCountry);
-    if (!parsed.ok) return { ok: false, error: parsed.error };
+    if (!parsed.ok) {
+      const kinds = settings.identifierKinds;
+      const only = kinds.length === 1 ? kinds[0] : undefined;
+      if (only === 'email') return { ok: false, error: 'identifier.email_invalid', vars };
+      const home = countryAdjective(locale, settings.defaultCountry);
+      const other = home
+        ? otherCountryReading(typed, neighbourCountries(settings.defaultCountry))
+        : undefined;
+      if (home && other && !typed.includes('@')) {
+        return {
+          ok: false,
+          error: 'identifier.phone_other_country',
+          vars: {
+            ...vars,
+            typed: typed.trim(),
+            home,
+            other: countryAdjective(locale, other.country) ?? other.country,
+            code: other.callingCode,
+            example: other.international,
+          },
+        };
+      }
+      return { ok: false, error: only === 'phone' ? 'identifier.phone_invalid' : parsed.error, vars };
+    }
     if (!settings.identifierKinds.includes(parsed.value.kind)) {
       return {
         ok: false,
         error:
           parsed.value.kind === 'email' ? 'identifier.email_not_accepted' : 'identifier.phone_not_accepted',
+        vars,
       };
     }
     return { ok: true, ...parsed.value };
@@ -272,7 +325,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         abortAction: `${base}/abort`,
         csrf: kit.csrfFor(details.uid),
         clientName: kit.clientName(journey),
-        countryName: countryName(page.locale, runtime.settings.defaultCountry),
+        country: countryWords(page.locale, runtime.settings.defaultCountry),
         passwordPolicy: passwordPolicyFor(runtime.settings),
         identifier: extra.identifier ?? (details.params.login_hint as string | undefined) ?? '',
         ...(extra.remember !== undefined ? { remember: extra.remember } : {}),
@@ -309,6 +362,8 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
       csrf: kit.csrfFor(details.uid),
       ...(query?.sent === 'again' && !extra.error ? { notice: 'code.resent' as MessageKey } : {}),
       ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
+      // "The code is 6 digits. Check what you typed.": so the field still shows what was typed.
+      ...(extra.error === 'code.malformed' ? { typedCode: field(request.body, 'code', 20) ?? '' } : {}),
     };
     const body =
       purpose !== 'verify'
@@ -323,7 +378,7 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
             lead: page.t('verify.lead', { destination }),
             replace: {
               action: `${base}/verify/replace`,
-              countryName: countryName(page.locale, runtime.settings.defaultCountry),
+              country: countryWords(page.locale, runtime.settings.defaultCountry),
               ...(extra.replaceValue !== undefined ? { value: extra.replaceValue } : {}),
             },
           });
@@ -359,14 +414,13 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     const typed = field(request.body, 'identifier', TYPED_IDENTIFIER_MAX);
     const password = passwordField(request.body);
     const remember = field(request.body, 'remember', 2) === 'on';
-    const identifier = readIdentifier(journey, typed);
+    const identifier = readIdentifier(journey, typed, kit.page(request, journey, journey.base).locale);
     const keep = { identifier: typed?.trim() ?? '', remember };
     if (!identifier.ok) {
-      const vars = { tenant: journey.runtime.settings.displayName };
       return showSignup(request, reply, journey, 400, {
         ...keep,
         error: identifier.error,
-        errorVars: vars,
+        errorVars: identifier.vars,
         errorField: 'identifier',
       });
     }
@@ -442,7 +496,11 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
         renderAccountExistsPage({
           page,
           identifier: shown,
-          loginHref: `${base}/login?identifier=${encodeURIComponent(shown)}`,
+          loginHref: `${base}/login${identifierQuery(shown)}`,
+          forgotHref: `${base}/forgot${identifierQuery(shown)}`,
+          abortAction: `${base}/abort`,
+          csrf: kit.csrfFor(details.uid),
+          clientName: kit.clientName(journey),
         }),
       );
     }
@@ -553,11 +611,11 @@ export function registerCodeJourneys(app: FastifyInstance, deps: CodeJourneysDep
     if (!opened) return reply;
     const { journey, live } = opened;
     const typed = field(request.body, 'identifier', TYPED_IDENTIFIER_MAX);
-    const identifier = readIdentifier(journey, typed);
+    const identifier = readIdentifier(journey, typed, kit.page(request, journey, journey.base).locale);
     if (!identifier.ok) {
       return showCode(request, reply, journey, live, 'verify', 400, {
         error: identifier.error,
-        errorVars: { tenant: journey.runtime.settings.displayName },
+        errorVars: identifier.vars,
         replaceValue: typed?.trim() ?? '',
       });
     }

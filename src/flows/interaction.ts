@@ -2,6 +2,8 @@
 //
 // Rules this file enforces (beside those of kit.ts):
 // - loginForm: identifier and password present and bounded; anything else is a 400 page.
+// - malformedIdentifier: text that cannot be an email address or mobile number is nobody's, so
+//   saying so tells nothing (400, the sign-up's message): no guess is taken, no password hashed.
 // - verifyPassword: a wrong password and an unknown identifier give the same 401 page.
 // - busy: when too many password checks wait (VAKT_HASH_QUEUE), the form comes back at once with
 //   503 and Retry-After, and the guess taken for it is given back.
@@ -15,8 +17,14 @@ import type { ErrorCode } from '../domain/errors.js';
 import { normaliseIdentifier } from '../domain/identifiers.js';
 import type { ThrottleKey } from '../domain/throttle.js';
 import { renderConsentPage, renderLoginPage } from '../ui/pages.js';
-import type { CodeJourneys } from './codes.js';
-import { countryName } from './country-names.js';
+import {
+  type CodeJourneys,
+  field,
+  identifierQuery,
+  MALFORMED_IDENTIFIER,
+  TYPED_IDENTIFIER_MAX,
+} from './codes.js';
+import { countryWords } from './country-names.js';
 import {
   checkWithTakenTry,
   clientGone,
@@ -51,7 +59,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       error?: ErrorCode;
       identifier?: string;
       remember?: boolean;
-      errorVars?: Record<string, string>;
+      errorVars?: Record<string, string> | undefined;
+      errorField?: 'identifier' | 'password';
     } = {},
   ) {
     const { runtime, details, base } = journey;
@@ -59,6 +68,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     const ctx = kit.page(request, journey, `${base}/login`);
     const query = request.query as Record<string, unknown> | undefined;
     const prefill = typeof query?.identifier === 'string' ? query.identifier.slice(0, 254) : undefined;
+    const identifier = extra.identifier ?? prefill ?? (details.params.login_hint as string | undefined) ?? '';
     return kit.html(
       reply,
       status,
@@ -68,12 +78,15 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         abortAction: `${base}/abort`,
         csrf: kit.csrfFor(details.uid),
         clientName: kit.clientName(journey),
-        countryName: countryName(ctx.locale, runtime.settings.defaultCountry),
-        identifier: extra.identifier ?? prefill ?? (details.params.login_hint as string | undefined) ?? '',
+        country: countryWords(ctx.locale, runtime.settings.defaultCountry),
+        identifier,
         ...(extra.remember !== undefined ? { remember: extra.remember } : {}),
-        ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
+        ...(extra.error
+          ? { error: extra.error, errorVars: extra.errorVars, errorField: extra.errorField }
+          : {}),
         ...(runtime.settings.signup ? { signupHref: `${base}/signup` } : {}),
-        forgotHref: `${base}/forgot`,
+        // What was typed goes along, so the person need not type it again.
+        forgotHref: `${base}/forgot${identifierQuery(identifier)}`,
       }),
     );
   }
@@ -146,11 +159,30 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     const { runtime } = journey;
     if (!loginOrCreate(journey))
       return kit.sendErrorPage(request, reply, 400, 'request.invalid', runtime.settings);
+    // Before anything is counted or hashed: text that is no identifier is nobody's.
+    const text = field(request.body, 'identifier', TYPED_IDENTIFIER_MAX)?.trim();
+    const read = text
+      ? codeJourneys.readIdentifier(journey, text, kit.page(request, journey, journey.base).locale)
+      : undefined;
+    if (text && read && !read.ok && MALFORMED_IDENTIFIER.has(read.error)) {
+      return showLogin(request, reply, journey, 400, {
+        error: read.error,
+        errorVars: read.vars,
+        identifier: text,
+        remember: field(request.body, 'remember', 2) === 'on',
+        errorField: 'identifier',
+      });
+    }
     const form = loginForm.safeParse(request.body);
     if (!form.success) {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const identifier = typeof body.identifier === 'string' ? body.identifier.slice(0, 254) : '';
-      return showLogin(request, reply, journey, 400, { error: 'login.missing_fields', identifier });
+      return showLogin(request, reply, journey, 400, {
+        error: 'login.missing_fields',
+        identifier,
+        // The first field left empty is the one to fill in.
+        errorField: identifier.trim() ? 'password' : 'identifier',
+      });
     }
     const { identifier, password, remember } = form.data;
     // Waits grow per typed identifier (known or not: no enumeration) and per IP address.
@@ -190,6 +222,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         error: result.error,
         identifier,
         remember: remember === 'on',
+        // Which of the two was wrong is not said; the password is where the person types again.
+        ...(result.error === 'login.disabled' ? {} : { errorField: 'password' as const }),
       });
     }
     // A success forgets the identifier's failures, not the address's: one's own account must

@@ -35,7 +35,11 @@ export interface NewPassword {
 }
 
 export type NewPasswordOutcome =
-  | { ok: true }
+  | {
+      ok: true;
+      /** The verified addresses and numbers the notice went to (a failed delivery is left out). */
+      told: { kind: 'email' | 'phone'; value: string }[];
+    }
   | {
       ok: false;
       error: PasswordProblem | 'password.update_failed' | 'server.busy' | 'recovery.expired';
@@ -86,20 +90,22 @@ export function createNewPasswordStep(deps: {
       return { ok: false, error: 'password.update_failed', vars: {}, status: 503 };
     }
     if (input.endOtherSessions) await endSessions(tenant.slug, accountId, { keep: input.keepSessionId });
-    await Promise.all(
-      identifiers
-        .filter((i) => i.value !== input.provedWith)
-        .map((i) =>
-          delivery.sendNotice({
-            tenant,
-            channel: i.kind === 'email' ? 'email' : 'sms',
-            to: i.value,
-            locale: input.locale,
-            notice: 'password_changed',
-          }),
-        ),
+    const notified = identifiers.filter((i) => i.value !== input.provedWith);
+    const sent = await Promise.all(
+      notified.map((i) =>
+        delivery.sendNotice({
+          tenant,
+          channel: i.kind === 'email' ? 'email' : 'sms',
+          to: i.value,
+          locale: input.locale,
+          notice: 'password_changed',
+        }),
+      ),
     );
-    return { ok: true };
+    return {
+      ok: true,
+      told: notified.filter((_, index) => sent[index]?.ok).map(({ kind, value }) => ({ kind, value })),
+    };
   };
 }
 

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AccountService, IdentifierToVerify } from '../domain/accounts.js';
 import type { Clock } from '../domain/clock.js';
 import type { ErrorCode } from '../domain/errors.js';
-import { maskIdentifier } from '../domain/identifiers.js';
+import { displayIdentifier, maskIdentifier } from '../domain/identifiers.js';
 import { CODE_LIFETIME_MS, type CodeService } from '../domain/one-time-codes.js';
 import { passwordPolicyFor } from '../domain/password-policy.js';
 import type { SecretBox } from '../domain/secrets.js';
@@ -27,10 +27,11 @@ import {
   CODE_FAILURE_STATUS,
   type CodeStepFailure,
   field,
+  identifierQuery,
   passwordField,
   TYPED_IDENTIFIER_MAX,
 } from './codes.js';
-import { countryName } from './country-names.js';
+import { countryWords } from './country-names.js';
 import { clientGone, type Journey, type JourneyKit, type JourneyRequest, type Params } from './kit.js';
 import type { NewPasswordStep } from './new-password.js';
 
@@ -50,6 +51,12 @@ interface ChoiceState {
   exp: number;
   accountId: string | null;
   options: { kind: 'email' | 'phone'; value: string }[];
+  /**
+   * What the person typed, normalised: the option equal to it is shown in full (they typed it,
+   * and may spot a slip in it), the account's others masked. For an unknown identifier it is the
+   * one option, so both look alike.
+   */
+  typed?: { kind: 'email' | 'phone'; value: string };
 }
 
 /** What the password page hands back: the code was right for this account in this journey. */
@@ -111,7 +118,7 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
         action: `${base}/forgot`,
         loginHref: `${base}/login`,
         csrf: kit.csrfFor(details.uid),
-        countryName: countryName(page.locale, runtime.settings.defaultCountry),
+        country: countryWords(page.locale, runtime.settings.defaultCountry),
         identifier: extra.identifier ?? prefill,
         ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
       }),
@@ -126,7 +133,13 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
     status: number,
     extra: { error?: ErrorCode; errorVars?: Record<string, string> } = {},
   ) {
-    const { base, details } = journey;
+    const { base, details, runtime } = journey;
+    const inFull = (o: { kind: 'email' | 'phone'; value: string }) =>
+      displayIdentifier(o.kind, o.value, runtime.settings.defaultCountry);
+    const shown = (o: ChoiceState['options'][number]) =>
+      o.kind === state.typed?.kind && o.value === state.typed.value
+        ? inFull(o)
+        : maskIdentifier(o.kind, o.value);
     return kit.html(
       reply,
       status,
@@ -135,7 +148,8 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
         action: `${base}/forgot/send`,
         csrf: kit.csrfFor(details.uid),
         state: seal(state),
-        options: state.options.map((o) => ({ kind: o.kind, masked: maskIdentifier(o.kind, o.value) })),
+        options: state.options.map((o) => ({ kind: o.kind, shown: shown(o) })),
+        loginHref: `${base}/login${state.typed ? identifierQuery(inFull(state.typed)) : ''}`,
         ...(extra.error ? { error: extra.error, errorVars: extra.errorVars } : {}),
       }),
     );
@@ -176,12 +190,13 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
     const journey = await open(request, reply, true);
     if (!journey) return reply;
     const typed = field(request.body, 'identifier', TYPED_IDENTIFIER_MAX);
-    const identifier = codeJourneys.readIdentifier(journey, typed);
+    const locale = kit.page(request, journey, journey.base).locale;
+    const identifier = codeJourneys.readIdentifier(journey, typed, locale);
     if (!identifier.ok) {
       return showStart(request, reply, journey, 400, {
         identifier: typed?.trim() ?? '',
         error: identifier.error,
-        errorVars: { tenant: journey.runtime.settings.displayName },
+        errorVars: identifier.vars,
       });
     }
     const found = await accounts.recoveryTargets(journey.runtime.slug, identifier.kind, identifier.value);
@@ -192,6 +207,7 @@ export function registerRecovery(app: FastifyInstance, deps: RecoveryDeps): void
       options: found
         ? found.targets.map((t: IdentifierToVerify) => ({ kind: t.kind, value: t.value }))
         : [{ kind: identifier.kind, value: identifier.value }],
+      typed: { kind: identifier.kind, value: identifier.value },
     };
     return showChoose(request, reply, journey, state, 200);
   });

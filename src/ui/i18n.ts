@@ -27,7 +27,6 @@ const ONE_KIND_WORDING: { [K in MessageKey]?: Partial<Record<IdentifierKind, Mes
   'verify.replace_label': { email: 'verify.replace_label_email', phone: 'verify.replace_label_phone' },
   'recovery.lead': { email: 'recovery.lead_email', phone: 'recovery.lead_phone' },
   'recovery.choose_lead': { email: 'recovery.choose_lead_email', phone: 'recovery.choose_lead_phone' },
-  'account.changed_lead': { email: 'account.changed_lead_email', phone: 'account.changed_lead_phone' },
   // "…or use your mobile number instead" only where there is one to use.
   'delivery.failed_email': { email: 'delivery.failed_email_only' },
   'delivery.failed_sms': { phone: 'delivery.failed_sms_only' },

@@ -4,6 +4,13 @@ import type { FC } from 'hono/jsx';
 import type { MessageKey } from './i18n.js';
 import type { PageContext } from './layout.js';
 
+/** The tenant's default country, in the page's language: its name, and an adjective when one reads better. */
+export interface CountryWords {
+  name: string;
+  /** With "numbers": "norske" (nb), "norska" (sv), "Norwegian" (en). */
+  numbersAdjective?: string;
+}
+
 /**
  * Label, keyboard and hint follow the kinds the tenant takes (`page.identifierKinds`).
  * `autocomplete="username"` on every page, so a password manager pairs it with the password.
@@ -15,18 +22,22 @@ export const IdentifierField: FC<{
   value: string;
   /** A sentence before the hint on how a number without a country code is read. */
   lead?: string;
-  /** The tenant's default country, named in the page's language. */
-  countryName: string;
+  /** The tenant's default country, in the page's language. */
+  country: CountryWords;
   /** Marks the field invalid and focuses it. */
   invalid: boolean;
   /** The form's error message is about this field too (said to screen readers with it). */
   described?: boolean;
-}> = ({ page, label, value, lead, countryName, invalid, described = invalid }) => {
+}> = ({ page, label, value, lead, country, invalid, described = invalid }) => {
   const kinds = page.identifierKinds;
   const only = kinds.length === 1 ? kinds[0] : undefined;
   const hint = [
     lead,
-    kinds.includes('phone') ? page.t('login.identifier_hint', { country: countryName }) : '',
+    kinds.includes('phone')
+      ? country.numbersAdjective
+        ? page.t('login.identifier_hint', { country: country.numbersAdjective })
+        : page.t('login.identifier_hint_in', { country: country.name })
+      : '',
   ]
     .filter(Boolean)
     .join(' ');

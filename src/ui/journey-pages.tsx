@@ -3,10 +3,11 @@
 // a label and the right autocomplete on every field, a CSRF token in every form.
 import type { Child, FC } from 'hono/jsx';
 import type { PasswordPolicy } from '../domain/password-policy.js';
+import { helpIndexLink } from '../help/topics.js';
 import type { MessageKey } from './i18n.js';
-import { IdentifierField } from './identifier-field.js';
+import { type CountryWords, IdentifierField } from './identifier-field.js';
 import { Layout, type PageContext, renderDocument } from './layout.js';
-import { ErrorMessage } from './pages.js';
+import { CancelForm, ErrorMessage } from './pages.js';
 
 interface FormError {
   error?: MessageKey | undefined;
@@ -74,9 +75,16 @@ const NewPasswordField: FC<{
   </>
 );
 
-/** "Log out on all other devices and apps" after a new password (ASVS 7.4.3). */
-/** The password asked again before a change on the account pages. */
-const CurrentPasswordField: FC<{ page: PageContext }> = ({ page }) => (
+/**
+ * The password asked again before a change on the account pages. As the login page does with its
+ * fields: after an error it is focused and described by the message, and marked invalid when the
+ * message is about it (missing or wrong).
+ */
+const CurrentPasswordField: FC<{ page: PageContext; error: MessageKey | undefined; focus: boolean }> = ({
+  page,
+  error,
+  focus,
+}) => (
   <>
     <label for="current_password">{page.t('account.current_password')}</label>
     <input
@@ -85,10 +93,18 @@ const CurrentPasswordField: FC<{ page: PageContext }> = ({ page }) => (
       type="password"
       autocomplete="current-password"
       required
+      aria-invalid={blamesCurrentPassword(error) ? 'true' : undefined}
+      aria-describedby={error ? 'form-error' : undefined}
+      autofocus={focus}
     />
   </>
 );
 
+/** Whether an error on an account page is the current password's fault: none typed, or a wrong one. */
+const blamesCurrentPassword = (error: MessageKey | undefined): boolean =>
+  error === 'account.current_password_missing' || error === 'account.wrong_password';
+
+/** "Log out of all other devices and apps" after a new password (ASVS 7.4.3). */
 const EndSessions: FC<{ page: PageContext; checked: boolean }> = ({ page, checked }) => (
   <div class="check">
     <input id="end-sessions" name="end_sessions" type="checkbox" value="on" checked={checked} />
@@ -103,7 +119,7 @@ export interface SignupPageProps extends FormError {
   abortAction: string;
   csrf: string;
   clientName: string;
-  countryName: string;
+  country: CountryWords;
   passwordPolicy: PasswordPolicy;
   identifier?: string;
   remember?: boolean;
@@ -124,7 +140,7 @@ export function renderSignupPage(p: SignupPageProps): string {
           page={p.page}
           value={p.identifier ?? ''}
           lead={t('signup.identifier_hint')}
-          countryName={p.countryName}
+          country={p.country}
           invalid={p.errorField === 'identifier'}
         />
         <NewPasswordField
@@ -145,12 +161,7 @@ export function renderSignupPage(p: SignupPageProps): string {
           {t('signup.have_account')}
         </a>
       </p>
-      <form method="post" action={p.abortAction} class="secondary">
-        <Csrf value={p.csrf} />
-        <button type="submit" class="link">
-          {t('login.cancel', { client: p.clientName })}
-        </button>
-      </form>
+      <CancelForm page={p.page} action={p.abortAction} csrf={p.csrf} clientName={p.clientName} />
     </Layout>,
   );
 }
@@ -170,12 +181,26 @@ export interface CodePageProps extends FormError {
   /** A link to start over with another identifier (sign-up). */
   changeHref?: string;
   /** A form to put another identifier in place of this one (first login of an imported account). */
-  replace?: { action: string; countryName: string; value?: string };
+  replace?: { action: string; country: CountryWords; value?: string };
+  /** What was typed, kept when it was no code at all ("12a"), so the person sees their slip. */
+  typedCode?: string;
   children?: Child;
 }
 
+/** The errors that say the code typed was wrong, so its field is marked invalid. */
+const CODE_TYPED_WRONG = new Set<MessageKey>([
+  'code.invalid',
+  'code.invalid_last',
+  'code.malformed',
+  'code.other_journey',
+]);
+
 export function renderCodePage(p: CodePageProps): string {
   const { t } = p.page;
+  // An error about the other identifier typed in the "replace" form belongs to that field.
+  const replaceInvalid = Boolean(p.replace && p.error?.startsWith('identifier.'));
+  const codeInvalid = p.error !== undefined && CODE_TYPED_WRONG.has(p.error);
+  const codeDescribed = Boolean(p.error) && !replaceInvalid;
   return renderDocument(
     <Layout page={p.page} title={t(p.title)}>
       <h1>{t(p.title)}</h1>
@@ -201,9 +226,10 @@ export function renderCodePage(p: CodePageProps): string {
           pattern="[0-9 ]*"
           required
           maxlength={20}
-          aria-invalid={p.error ? 'true' : undefined}
-          aria-describedby={p.error ? 'code-hint form-error' : 'code-hint'}
-          autofocus
+          value={p.typedCode}
+          aria-invalid={codeInvalid ? 'true' : undefined}
+          aria-describedby={codeDescribed ? 'code-hint form-error' : 'code-hint'}
+          autofocus={!replaceInvalid}
         />
         {p.kind === 'email' ? (
           <p class="hint" id="code-hint">
@@ -234,8 +260,8 @@ export function renderCodePage(p: CodePageProps): string {
               page={p.page}
               label="verify.replace_label"
               value={p.replace.value ?? ''}
-              countryName={p.replace.countryName}
-              invalid={false}
+              country={p.replace.country}
+              invalid={replaceInvalid}
             />
             <button type="submit" class="secondary-button">
               {t('verify.replace_submit')}
@@ -251,6 +277,11 @@ export function renderAccountExistsPage(p: {
   page: PageContext;
   identifier: string;
   loginHref: string;
+  /** "Forgot your password?" in the same interaction, with the identifier filled in. */
+  forgotHref: string;
+  abortAction: string;
+  csrf: string;
+  clientName: string;
 }): string {
   const { t } = p.page;
   return renderDocument(
@@ -262,6 +293,12 @@ export function renderAccountExistsPage(p: {
           {t('signup.exists_login', { identifier: p.identifier })}
         </a>
       </p>
+      <p class="secondary">
+        <a href={p.forgotHref} id="forgot-password">
+          {t('login.forgot')}
+        </a>
+      </p>
+      <CancelForm page={p.page} action={p.abortAction} csrf={p.csrf} clientName={p.clientName} />
     </Layout>,
   );
 }
@@ -271,7 +308,7 @@ export interface RecoveryStartProps extends FormError {
   action: string;
   loginHref: string;
   csrf: string;
-  countryName: string;
+  country: CountryWords;
   identifier?: string;
 }
 
@@ -287,13 +324,15 @@ export function renderRecoveryStartPage(p: RecoveryStartProps): string {
         <IdentifierField
           page={p.page}
           value={p.identifier ?? ''}
-          countryName={p.countryName}
+          country={p.country}
           invalid={p.error?.startsWith('identifier.') ?? false}
         />
         <button type="submit">{t('recovery.submit')}</button>
       </form>
       <p class="secondary">
-        <a href={p.loginHref}>{t('signup.have_account')}</a>
+        <a href={p.loginHref} id="back-to-login">
+          {t('recovery.remembered')}
+        </a>
       </p>
     </Layout>,
   );
@@ -305,15 +344,28 @@ export interface RecoveryChooseProps extends FormError {
   csrf: string;
   /** Sealed journey state, handed back with the choice. */
   state: string;
-  options: { kind: 'email' | 'phone'; masked: string }[];
+  /** `shown`: masked, or in full for what the person typed themselves. */
+  options: { kind: 'email' | 'phone'; shown: string }[];
+  /** Back to the login page of the interaction. */
+  loginHref: string;
 }
 
 export function renderRecoveryChoosePage(p: RecoveryChooseProps): string {
   const { t } = p.page;
+  // Worded for the kinds among the options, which is all it depends on: "if your phone is lost,
+  // choose an email address" only when there are both to choose from.
+  const emails = p.options.some((o) => o.kind === 'email');
+  const phones = p.options.some((o) => o.kind === 'phone');
+  const lead =
+    emails && phones
+      ? 'recovery.choose_lead'
+      : emails
+        ? 'recovery.choose_lead_email'
+        : 'recovery.choose_lead_phone';
   return renderDocument(
     <Layout page={p.page} title={t('recovery.choose_title')}>
       <h1>{t('recovery.choose_title')}</h1>
-      <p>{t('recovery.choose_lead')}</p>
+      <p>{t(lead)}</p>
       <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
       <form method="post" action={p.action}>
         <Csrf value={p.csrf} />
@@ -330,12 +382,17 @@ export function renderRecoveryChoosePage(p: RecoveryChooseProps): string {
                 checked={index === 0}
                 required
               />
-              <label for={`choice-${index}`}>{option.masked}</label>
+              <label for={`choice-${index}`}>{option.shown}</label>
             </div>
           ))}
         </fieldset>
         <button type="submit">{t('recovery.send')}</button>
       </form>
+      <p class="secondary">
+        <a href={p.loginHref} id="back-to-login">
+          {t('recovery.back_to_login')}
+        </a>
+      </p>
     </Layout>,
   );
 }
@@ -375,42 +432,127 @@ export function renderNewPasswordPage(p: NewPasswordProps): string {
   );
 }
 
+/**
+ * The links between the account pages, and to the tenant's help. No link back to the app the
+ * person came from: no client has a registered home page to send them to, and a URL taken from
+ * the request would make this page an open redirect.
+ */
+const AccountNav: FC<{ page: PageContext; current?: 'password' | 'sessions' }> = ({ page, current }) => {
+  const slug = page.tenantSlug;
+  if (!slug) return null;
+  const account = `/t/${encodeURIComponent(slug)}/account`;
+  return (
+    <nav aria-label={page.t('account.nav')} class="account-nav">
+      <ul>
+        <li>
+          <a
+            href={`${account}/password`}
+            id="nav-password"
+            aria-current={current === 'password' ? 'page' : undefined}
+          >
+            {page.t('account.password_title')}
+          </a>
+        </li>
+        <li>
+          <a
+            href={`${account}/sessions`}
+            id="nav-sessions"
+            aria-current={current === 'sessions' ? 'page' : undefined}
+          >
+            {page.t('sessions.title')}
+          </a>
+        </li>
+        <li>
+          <a href={helpIndexLink(slug, page.locale)} id="nav-help">
+            {page.t('help.title')}
+          </a>
+        </li>
+      </ul>
+    </nav>
+  );
+};
+
 export interface ChangePasswordProps extends FormError {
   page: PageContext;
   action: string;
   csrf: string;
   passwordPolicy: PasswordPolicy;
+  /** A hidden username field tells password managers which account's password this is. */
+  username: string;
 }
 
 export function renderChangePasswordPage(p: ChangePasswordProps): string {
   const { t } = p.page;
+  const newPasswordBlamed = blamesNewPassword(p.error);
   return renderDocument(
     <Layout page={p.page} title={t('account.password_title')}>
       <h1>{t('account.password_title')}</h1>
       <ErrorMessage page={p.page} error={p.error} vars={p.errorVars} />
       <form method="post" action={p.action} novalidate>
         <Csrf value={p.csrf} />
-        <CurrentPasswordField page={p.page} />
+        <input type="text" name="username" autocomplete="username" value={p.username} hidden readonly />
+        <CurrentPasswordField
+          page={p.page}
+          error={newPasswordBlamed ? undefined : p.error}
+          focus={Boolean(p.error) && !newPasswordBlamed}
+        />
         <NewPasswordField
           page={p.page}
           label="recovery.password_label"
           policy={p.passwordPolicy}
-          invalid={blamesNewPassword(p.error)}
-          autofocus={false}
+          invalid={newPasswordBlamed}
+          autofocus={newPasswordBlamed}
         />
         <EndSessions page={p.page} checked={false} />
         <button type="submit">{t('account.submit')}</button>
       </form>
+      <AccountNav page={p.page} current="password" />
     </Layout>,
   );
 }
 
-export function renderPasswordChangedPage(p: { page: PageContext }): string {
-  const { t } = p.page;
+export interface PasswordChangedProps {
+  page: PageContext;
+  /** The addresses and numbers told of the change, as the person writes them. */
+  told: string[];
+}
+
+export function renderPasswordChangedPage(p: PasswordChangedProps): string {
+  const { t, locale } = p.page;
+  const told = new Intl.ListFormat(locale, { type: 'conjunction' }).format(p.told);
   return renderDocument(
     <Layout page={p.page} title={t('account.changed_title')}>
       <h1>{t('account.changed_title')}</h1>
-      <p role="status">{t('account.changed_lead')}</p>
+      <p role="status">
+        {p.told.length > 0
+          ? `${t('account.changed_lead')} ${t('account.changed_told', { destinations: told })}`
+          : t('account.changed_lead')}
+      </p>
+      <AccountNav page={p.page} />
+    </Layout>,
+  );
+}
+
+/**
+ * An account page opened without a login. The account pages take the single sign-on session of a
+ * login made for an app: vakt is no client of its own, so it cannot start a login here, and says
+ * where to log in instead.
+ */
+export function renderLoginRequiredPage(p: {
+  page: PageContext;
+  helpHref: string;
+  helpTitle: string;
+}): string {
+  const { t } = p.page;
+  return renderDocument(
+    <Layout page={p.page} title={t('account.login_required_title')}>
+      <h1>{t('account.login_required_title')}</h1>
+      <p id="login-required">{t('account.login_required', { tenant: p.page.tenantName })}</p>
+      <p>
+        <a href={p.helpHref} id="login-help">
+          {p.helpTitle}
+        </a>
+      </p>
     </Layout>,
   );
 }
@@ -487,26 +629,29 @@ export function renderSessionsPage(p: SessionsPageProps): string {
         {others > 0 || p.apps.length > 0 ? (
           <>
             <p>{t('sessions.password_hint')}</p>
-            <CurrentPasswordField page={p.page} />
+            <CurrentPasswordField page={p.page} error={p.error} focus={Boolean(p.error)} />
           </>
         ) : null}
         <ul class="sessions">
-          {p.sessions.map((s) => (
+          {p.sessions.map((s, index) => (
             <li>
-              <strong>{t(s.current ? 'sessions.this_browser' : 'sessions.other_browser')}</strong>
-              <br />
-              {t('sessions.logged_in', { when: ago(locale, s.loginMs, p.now) })}
-              {s.apps.length > 0 ? (
-                <>
-                  <br />
-                  {t('sessions.apps', { apps: list.format(s.apps) })}
-                </>
-              ) : null}
+              {/* Each "Log out" is described by its entry, so a screen reader says which one it ends. */}
+              <span id={`session-${index}`}>
+                <strong>{t(s.current ? 'sessions.this_browser' : 'sessions.other_browser')}</strong>
+                <br />
+                {t('sessions.logged_in', { when: ago(locale, s.loginMs, p.now) })}
+                {s.apps.length > 0 ? (
+                  <>
+                    <br />
+                    {t('sessions.apps', { apps: list.format(s.apps) })}
+                  </>
+                ) : null}
+              </span>
               <br />
               {s.current ? (
                 t('sessions.this_one_hint')
               ) : (
-                <button type="submit" name="end" value={s.ref}>
+                <button type="submit" name="end" value={s.ref} aria-describedby={`session-${index}`}>
                   {t('sessions.end_one')}
                 </button>
               )}
@@ -525,13 +670,15 @@ export function renderSessionsPage(p: SessionsPageProps): string {
             <h2>{t('sessions.apps_title')}</h2>
             <p>{t('sessions.apps_lead')}</p>
             <ul class="sessions">
-              {p.apps.map((app) => (
+              {p.apps.map((app, index) => (
                 <li>
-                  <strong>{app.name}</strong>
+                  <span id={`app-${index}`}>
+                    <strong>{app.name}</strong>
+                    <br />
+                    {t('sessions.app_since', { when: ago(locale, app.sinceMs, p.now) })}
+                  </span>
                   <br />
-                  {t('sessions.app_since', { when: ago(locale, app.sinceMs, p.now) })}
-                  <br />
-                  <button type="submit" name="end" value={app.ref}>
+                  <button type="submit" name="end" value={app.ref} aria-describedby={`app-${index}`}>
                     {t('sessions.app_remove')}
                   </button>
                 </li>
@@ -540,6 +687,7 @@ export function renderSessionsPage(p: SessionsPageProps): string {
           </>
         ) : null}
       </form>
+      <AccountNav page={p.page} current="sessions" />
     </Layout>,
   );
 }

@@ -5,7 +5,7 @@ import type { FC } from 'hono/jsx';
 import type { ErrorCode } from '../domain/errors.js';
 import { HELP_FOR_ERROR, helpLink } from '../help/topics.js';
 import type { MessageKey } from './i18n.js';
-import { IdentifierField } from './identifier-field.js';
+import { type CountryWords, IdentifierField } from './identifier-field.js';
 import { Layout, type PageContext, renderDocument } from './layout.js';
 
 export interface LoginPageProps {
@@ -14,16 +14,34 @@ export interface LoginPageProps {
   abortAction: string;
   csrf: string;
   clientName: string;
-  countryName: string;
+  country: CountryWords;
   identifier?: string;
   remember?: boolean;
   error?: MessageKey;
   errorVars?: Record<string, string> | undefined;
+  /**
+   * The field the error is about, marked invalid, tied to the message and focused: the
+   * identifier when it cannot be one, the password after a refused login (which of the two was
+   * wrong is never said, ASVS 6.3.8, so the password, where the person types again).
+   */
+  errorField?: 'identifier' | 'password' | undefined;
   /** Where "Create an account" leads, when the tenant lets people sign up. */
   signupHref?: string;
-  /** Where "Forgot your password?" leads. */
+  /** Where "Forgot your password?" leads (carrying the identifier typed, if any). */
   forgotHref?: string;
 }
+
+/** "Cancel and go back to {client}": ends the interaction with access_denied for the client. */
+export const CancelForm: FC<{ page: PageContext; action: string; csrf: string; clientName: string }> = (
+  p,
+) => (
+  <form method="post" action={p.action} class="secondary">
+    <input type="hidden" name="csrf" value={p.csrf} />
+    <button type="submit" class="link">
+      {p.page.t('login.cancel', { client: p.clientName })}
+    </button>
+  </form>
+);
 
 export const ErrorMessage: FC<{
   page: PageContext;
@@ -63,8 +81,8 @@ export function renderLoginPage(p: LoginPageProps): string {
         <IdentifierField
           page={p.page}
           value={p.identifier ?? ''}
-          countryName={p.countryName}
-          invalid={false}
+          country={p.country}
+          invalid={p.errorField === 'identifier'}
           described={Boolean(p.error)}
         />
         <label for="password">{t('login.password')}</label>
@@ -75,7 +93,9 @@ export function renderLoginPage(p: LoginPageProps): string {
           autocomplete="current-password"
           required
           maxlength={1024}
-          autofocus={Boolean(p.identifier)}
+          aria-invalid={p.errorField === 'password' ? 'true' : undefined}
+          aria-describedby={p.errorField === 'password' ? 'form-error' : undefined}
+          autofocus={Boolean(p.identifier) && p.errorField !== 'identifier'}
         />
         <div class="check">
           <input id="remember" name="remember" type="checkbox" value="on" checked={p.remember ?? false} />
@@ -98,12 +118,7 @@ export function renderLoginPage(p: LoginPageProps): string {
           </a>
         </p>
       ) : null}
-      <form method="post" action={p.abortAction} class="secondary">
-        <input type="hidden" name="csrf" value={p.csrf} />
-        <button type="submit" class="link">
-          {t('login.cancel', { client: p.clientName })}
-        </button>
-      </form>
+      <CancelForm page={p.page} action={p.abortAction} csrf={p.csrf} clientName={p.clientName} />
     </Layout>,
   );
 }

@@ -7,6 +7,7 @@ export const en = {
   'login.title': 'Log in',
   'login.lead': 'Log in to continue to {client}.',
   'login.identifier_hint': 'Mobile numbers without a country code are read as {country} numbers.',
+  'login.identifier_hint_in': 'Mobile numbers without a country code are taken as numbers in {country}.',
   'login.password': 'Password',
   'login.remember': 'Stay logged in on this device',
   'login.submit': 'Log in',
@@ -96,6 +97,8 @@ export const en = {
     'We were unable to send you a code at {destination}. Check the number and the country code, or use your email address instead.',
   'identifier.missing': 'Enter your email address or mobile number.',
   'identifier.email_not_accepted': '{tenant} does not use email addresses for login. Use your mobile number.',
+  'identifier.phone_other_country':
+    'We read {typed} as a {home} number. Is it {other}? Type {code} first, for example {example}.',
   'identifier.phone_not_accepted': '{tenant} does not use mobile numbers for login. Use your email address.',
   'password.missing': 'Choose a password.',
   'password.too_short': 'Your password is too short: use at least {min} characters.',
@@ -165,6 +168,8 @@ export const en = {
   'recovery.password_submit': 'Save the password and log in',
   'recovery.expired':
     'This password reset has expired or was already used. Start again from "Forgot your password?".',
+  'recovery.remembered': 'Remembered your password? Log in',
+  'recovery.back_to_login': 'Back to log in',
   'recovery.choice_missing': 'Choose where we should send the code.',
   'password.update_failed':
     'We could not update your password. Your old password still works. Try again in a little while.',
@@ -184,10 +189,13 @@ export const en = {
   'account.current_password': 'Current password',
   'account.submit': 'Change password',
   'account.changed_title': 'Your password has been changed',
-  'account.changed_lead':
-    'Use the new password from now on. We have told your email addresses and mobile numbers about the change.',
+  'account.changed_lead': 'Use the new password from now on.',
+  'account.changed_told': 'We have told {destinations} about the change.',
   'account.login_required':
-    'You are not logged in here. Log in at the service you use, then come back to this page.',
+    'To change your password or see where you are logged in, first log in at one of the services that use {tenant}. Then come back to this page.',
+  'account.login_required_title': 'You need to log in first',
+  'account.nav': 'Your account',
+  'account.current_password_missing': 'Enter your current password.',
   'account.wrong_password': 'Your current password is not right. Check it and try again.',
   'account.throttled':
     'Too many wrong passwords. For your security, wait {wait} before you try again, or log out and choose "Forgot your password?".',
@@ -257,10 +265,6 @@ export const en = {
     'We were unable to send you a code at {destination}. Check the address for typing errors and try again.',
   'delivery.failed_sms_only':
     'We were unable to send you a code at {destination}. Check the number and the country code and try again.',
-  'account.changed_lead_email':
-    'Use the new password from now on. We have told your email addresses about the change.',
-  'account.changed_lead_phone':
-    'Use the new password from now on. We have told your mobile numbers about the change.',
 } as const;
 
 export type MessageKey = keyof typeof en;

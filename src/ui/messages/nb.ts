@@ -7,7 +7,8 @@ export const nb: Record<MessageKey, string> = {
   'page.skip': 'Gå til innholdet',
   'login.title': 'Logg inn',
   'login.lead': 'Logg inn for å fortsette til {client}.',
-  'login.identifier_hint': 'Mobilnumre uten landskode leses som numre i {country}.',
+  'login.identifier_hint': 'Mobilnumre uten landskode leses som {country} numre.',
+  'login.identifier_hint_in': 'Mobilnumre uten landskode leses som numre i {country}.',
   'login.password': 'Passord',
   'login.remember': 'Forbli innlogget på denne enheten',
   'login.submit': 'Logg inn',
@@ -60,7 +61,7 @@ export const nb: Record<MessageKey, string> = {
   'signup.lead': 'Én konto for {tenant}: bruk den hos {client} og alle andre tjenester som bruker {tenant}.',
   'signup.identifier_hint': 'Vi sender en kode dit for å sjekke at den er din.',
   'signup.password': 'Velg et passord',
-  'signup.password_hint': 'Minst {min} tegn. Alle tegn er tillatt; noen ord du husker er et godt passord.',
+  'signup.password_hint': 'Minst {min} tegn. Alle tegn er lov. Flere ord du husker, gir et godt passord.',
   'signup.submit': 'Fortsett',
   'signup.have_account': 'Har du allerede en konto? Logg inn',
   'signup.exists_title': 'Du har allerede en konto',
@@ -98,13 +99,15 @@ export const nb: Record<MessageKey, string> = {
   'identifier.missing': 'Skriv inn e-postadressen eller mobilnummeret ditt.',
   'identifier.email_not_accepted':
     '{tenant} bruker ikke e-postadresser til innlogging. Bruk mobilnummeret ditt.',
+  'identifier.phone_other_country':
+    'Vi leste {typed} som et {home} nummer. Er det {other}? Skriv {code} først, for eksempel {example}.',
   'identifier.phone_not_accepted': '{tenant} bruker ikke mobilnumre til innlogging. Bruk e-postadressen din.',
   'password.missing': 'Velg et passord.',
   'password.too_short': 'Passordet er for kort: bruk minst {min} tegn.',
   'password.too_long': 'Passordet er for langt: bruk høyst {max} tegn.',
   'signup.disabled': 'Nye kontoer kan ikke opprettes her. Kontakt tjenesten du kom fra.',
   'password.common':
-    'Velg et annet passord: dette er blant passordene som ofte brukes eller har lekket ut, eller det er din egen e-postadresse, ditt eget nummer eller navnet på tjenesten, så angripere prøver det først. Noen ord som ikke hører sammen, er et godt passord.',
+    'Dette passordet er for vanlig, har vært lekket eller er lett å gjette ut fra kontoen. Velg noen ord som ikke hører sammen.',
   'password.needs_uppercase': 'Passordet må ha minst én stor bokstav, for eksempel A eller Ø.',
   'password.needs_lowercase': 'Passordet må ha minst én liten bokstav, for eksempel a eller ø.',
   'password.needs_digit': 'Passordet må ha minst ett siffer, for eksempel 7.',
@@ -164,10 +167,12 @@ export const nb: Record<MessageKey, string> = {
   'recovery.send': 'Send koden',
   'recovery.password_title': 'Velg et nytt passord',
   'recovery.password_label': 'Nytt passord',
-  'recovery.end_sessions': 'Logg ut på alle andre enheter og apper',
+  'recovery.end_sessions': 'Logg ut av alle andre enheter og apper',
   'recovery.password_submit': 'Lagre passordet og logg inn',
   'recovery.expired':
     'Denne tilbakestillingen har gått ut eller er allerede brukt. Start på nytt fra «Glemt passordet?».',
+  'recovery.remembered': 'Husker du passordet likevel? Logg inn',
+  'recovery.back_to_login': 'Tilbake til innloggingen',
   'recovery.choice_missing': 'Velg hvor vi skal sende koden.',
   'password.update_failed':
     'Vi kunne ikke oppdatere passordet ditt. Det gamle passordet virker fortsatt. Prøv igjen om litt.',
@@ -186,14 +191,17 @@ export const nb: Record<MessageKey, string> = {
   'account.current_password': 'Nåværende passord',
   'account.submit': 'Endre passord',
   'account.changed_title': 'Passordet ditt er endret',
-  'account.changed_lead':
-    'Bruk det nye passordet fra nå av. Vi har sagt fra om endringen til e-postadressene og mobilnumrene dine.',
+  'account.changed_lead': 'Bruk det nye passordet fra nå av.',
+  'account.changed_told': 'Vi har sagt fra om endringen til {destinations}.',
   'account.login_required':
-    'Du er ikke logget inn her. Logg inn hos tjenesten du bruker, og kom så tilbake til denne siden.',
+    'For å endre passordet eller se hvor du er logget inn, må du først logge inn hos en av tjenestene som bruker {tenant}. Kom så tilbake til denne siden.',
+  'account.login_required_title': 'Du må logge inn først',
+  'account.nav': 'Kontoen din',
+  'account.current_password_missing': 'Skriv inn det nåværende passordet ditt.',
   'account.wrong_password': 'Det nåværende passordet er ikke riktig. Sjekk det og prøv igjen.',
   'account.throttled':
     'For mange feil passord. Av sikkerhetshensyn må du vente {wait} før du prøver igjen, eller logge ut og velge «Glemt passordet?».',
-  'sessions.title': 'Her er du logget inn',
+  'sessions.title': 'Der du er logget inn',
   'sessions.lead':
     'Disse nettleserne og appene er logget inn på kontoen din. Kjenner du ikke igjen en av dem, logg den ut og bytt passord.',
   'sessions.this_browser': 'Denne nettleseren',
@@ -259,8 +267,4 @@ export const nb: Record<MessageKey, string> = {
     'Vi klarte ikke å sende deg en kode til {destination}. Sjekk adressen for skrivefeil og prøv igjen.',
   'delivery.failed_sms_only':
     'Vi klarte ikke å sende deg en kode til {destination}. Sjekk nummeret og landskoden og prøv igjen.',
-  'account.changed_lead_email':
-    'Bruk det nye passordet fra nå av. Vi har sagt fra om endringen til e-postadressene dine.',
-  'account.changed_lead_phone':
-    'Bruk det nye passordet fra nå av. Vi har sagt fra om endringen til mobilnumrene dine.',
 };

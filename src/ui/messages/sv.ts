@@ -7,7 +7,8 @@ export const sv: Record<MessageKey, string> = {
   'page.skip': 'Hoppa till innehållet',
   'login.title': 'Logga in',
   'login.lead': 'Logga in för att fortsätta till {client}.',
-  'login.identifier_hint': 'Mobilnummer utan landsnummer läses som nummer i {country}.',
+  'login.identifier_hint': 'Mobilnummer utan landsnummer tolkas som {country} nummer.',
+  'login.identifier_hint_in': 'Mobilnummer utan landsnummer tolkas som nummer i {country}.',
   'login.password': 'Lösenord',
   'login.remember': 'Förbli inloggad på den här enheten',
   'login.submit': 'Logga in',
@@ -63,7 +64,7 @@ export const sv: Record<MessageKey, string> = {
   'signup.identifier_hint': 'Vi skickar en kod dit för att kontrollera att den är din.',
   'signup.password': 'Välj ett lösenord',
   'signup.password_hint':
-    'Minst {min} tecken. Alla tecken är tillåtna; några ord du minns är ett bra lösenord.',
+    'Minst {min} tecken. Alla tecken går bra. Flera ord som du minns blir ett bra lösenord.',
   'signup.submit': 'Fortsätt',
   'signup.have_account': 'Har du redan ett konto? Logga in',
   'signup.exists_title': 'Du har redan ett konto',
@@ -101,6 +102,8 @@ export const sv: Record<MessageKey, string> = {
   'identifier.missing': 'Ange din e-postadress eller ditt mobilnummer.',
   'identifier.email_not_accepted':
     '{tenant} använder inte e-postadresser för inloggning. Använd ditt mobilnummer.',
+  'identifier.phone_other_country':
+    'Vi läste {typed} som ett {home} nummer. Är det {other}? Skriv {code} först, till exempel {example}.',
   'identifier.phone_not_accepted':
     '{tenant} använder inte mobilnummer för inloggning. Använd din e-postadress.',
   'password.missing': 'Välj ett lösenord.',
@@ -108,7 +111,7 @@ export const sv: Record<MessageKey, string> = {
   'password.too_long': 'Lösenordet är för långt: använd högst {max} tecken.',
   'signup.disabled': 'Nya konton kan inte skapas här. Kontakta tjänsten du kom från.',
   'password.common':
-    'Välj ett annat lösenord: det här finns bland lösenorden som ofta används eller har läckt ut, eller så är det din egen e-postadress, ditt eget nummer eller tjänstens namn, så angripare provar det först. Några ord som inte hör ihop är ett bra lösenord.',
+    'Det här lösenordet är för vanligt, har läckt ut eller är lätt att gissa utifrån kontot. Välj några ord som inte hör ihop.',
   'password.needs_uppercase': 'Lösenordet måste ha minst en stor bokstav, till exempel A eller Ö.',
   'password.needs_lowercase': 'Lösenordet måste ha minst en liten bokstav, till exempel a eller ö.',
   'password.needs_digit': 'Lösenordet måste ha minst en siffra, till exempel 7.',
@@ -168,10 +171,12 @@ export const sv: Record<MessageKey, string> = {
   'recovery.send': 'Skicka koden',
   'recovery.password_title': 'Välj ett nytt lösenord',
   'recovery.password_label': 'Nytt lösenord',
-  'recovery.end_sessions': 'Logga ut på alla andra enheter och appar',
+  'recovery.end_sessions': 'Logga ut från alla andra enheter och appar',
   'recovery.password_submit': 'Spara lösenordet och logga in',
   'recovery.expired':
     'Den här återställningen har gått ut eller har redan använts. Börja om från ”Glömt lösenordet?”.',
+  'recovery.remembered': 'Kom du ihåg lösenordet? Logga in',
+  'recovery.back_to_login': 'Tillbaka till inloggningen',
   'recovery.choice_missing': 'Välj vart vi ska skicka koden.',
   'password.update_failed':
     'Vi kunde inte uppdatera ditt lösenord. Ditt gamla lösenord fungerar fortfarande. Försök igen om en stund.',
@@ -190,14 +195,17 @@ export const sv: Record<MessageKey, string> = {
   'account.current_password': 'Nuvarande lösenord',
   'account.submit': 'Byt lösenord',
   'account.changed_title': 'Ditt lösenord har bytts',
-  'account.changed_lead':
-    'Använd det nya lösenordet från och med nu. Vi har meddelat dina e-postadresser och mobilnummer om ändringen.',
+  'account.changed_lead': 'Använd det nya lösenordet från och med nu.',
+  'account.changed_told': 'Vi har meddelat {destinations} om ändringen.',
   'account.login_required':
-    'Du är inte inloggad här. Logga in hos tjänsten du använder och kom sedan tillbaka till den här sidan.',
+    'För att byta lösenord eller se var du är inloggad måste du först logga in hos en av tjänsterna som använder {tenant}. Kom sedan tillbaka till den här sidan.',
+  'account.login_required_title': 'Du måste logga in först',
+  'account.nav': 'Ditt konto',
+  'account.current_password_missing': 'Ange ditt nuvarande lösenord.',
   'account.wrong_password': 'Ditt nuvarande lösenord stämmer inte. Kontrollera det och försök igen.',
   'account.throttled':
     'För många felaktiga lösenord. Av säkerhetsskäl måste du vänta {wait} innan du försöker igen, eller logga ut och välja ”Glömt lösenordet?”.',
-  'sessions.title': 'Här är du inloggad',
+  'sessions.title': 'Där du är inloggad',
   'sessions.lead':
     'De här webbläsarna och apparna är inloggade på ditt konto. Om du inte känner igen någon av dem, logga ut den och byt lösenord.',
   'sessions.this_browser': 'Den här webbläsaren',
@@ -207,7 +215,7 @@ export const sv: Record<MessageKey, string> = {
   'sessions.password_hint':
     'Ange ditt lösenord innan du loggar ut en webbläsare eller tar bort åtkomsten för en app.',
   'sessions.end_one': 'Logga ut',
-  'sessions.end_others': 'Logga ut överallt annars',
+  'sessions.end_others': 'Logga ut på alla andra ställen',
   'sessions.none_other': 'Du är inte inloggad någon annanstans.',
   'sessions.ended_one': 'Den webbläsaren är utloggad.',
   'sessions.ended_many': '{n} webbläsare och appar är utloggade.',
@@ -216,7 +224,7 @@ export const sv: Record<MessageKey, string> = {
   'sessions.apps_title': 'Appar som förblir inloggade',
   'sessions.apps_lead':
     'De här apparna kan fortsätta använda ditt konto, även efter att du loggat ut, tills du tar bort deras åtkomst.',
-  'sessions.app_since': 'Åtkomst given {when}',
+  'sessions.app_since': 'Fick åtkomst {when}',
   'sessions.app_remove': 'Ta bort åtkomst',
   'sessions.app_removed': '{app} har inte längre åtkomst.',
   'sessions.app_already_removed': 'Den appen hade inte längre åtkomst.',
@@ -264,8 +272,4 @@ export const sv: Record<MessageKey, string> = {
     'Vi kunde inte skicka en kod till {destination}. Kontrollera adressen och försök igen.',
   'delivery.failed_sms_only':
     'Vi kunde inte skicka en kod till {destination}. Kontrollera numret och landsnumret och försök igen.',
-  'account.changed_lead_email':
-    'Använd det nya lösenordet från och med nu. Vi har meddelat dina e-postadresser om ändringen.',
-  'account.changed_lead_phone':
-    'Använd det nya lösenordet från och med nu. Vi har meddelat dina mobilnummer om ändringen.',
 };
