@@ -120,10 +120,15 @@ for (const kind of databaseKinds) {
       const english = await agent.request(linkTo(question, 'en', path('/session/end')));
       assert.equal(english.status, 200);
       assert.equal(h1(english), escapeHtml(en['logout.title']), 'the question again, in English');
+      // The choice is kept, as on vakt's own pages: a page asked without any language is English.
+      const later = await agent.request(`${running.issuer}/session/end/success`);
+      assert.equal(h1(later), escapeHtml(en['logout.done_title']));
 
-      const done = await agent.request(`${running.issuer}/session/end/success?ui_locales=sv`);
+      // A browser that chose no language gets the one the relying party asked for.
+      const another = new UserAgent(html);
+      const done = await another.request(`${running.issuer}/session/end/success?ui_locales=sv`);
       assert.equal(h1(done), escapeHtml(sv['logout.done_title']));
-      const norwegian = await agent.request(linkTo(done, 'nb', path('/session/end/success')));
+      const norwegian = await another.request(linkTo(done, 'nb', path('/session/end/success')));
       assert.equal(norwegian.status, 200);
       assert.equal(h1(norwegian), escapeHtml(nb['logout.done_title']));
     });

@@ -62,16 +62,17 @@ export function buildPageContext(
 
 /** Remembers a choice made with the language switch. */
 export function rememberLanguageChoice(request: FastifyRequest, reply: FastifyReply, secure: boolean): void {
-  const chosen = (request.query as Record<string, unknown> | undefined)?.lang;
-  if (typeof chosen !== 'string') return;
-  const locale = toLocale(chosen);
-  if (!locale) return;
-  reply.header(
-    'set-cookie',
-    secure
-      ? `${SECURE_LANGUAGE_COOKIE}=${locale}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly; Secure`
-      : `${LANGUAGE_COOKIE}=${locale}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly`,
-  );
+  const cookie = languageChoiceCookie((request.query as Record<string, unknown> | undefined)?.lang, secure);
+  if (cookie) reply.header('set-cookie', cookie);
+}
+
+/** The Set-Cookie value that keeps `chosen` (a language switch's `lang=`), if it names a language. */
+export function languageChoiceCookie(chosen: unknown, secure: boolean): string | undefined {
+  const locale = typeof chosen === 'string' ? toLocale(chosen) : undefined;
+  if (!locale) return undefined;
+  return secure
+    ? `${SECURE_LANGUAGE_COOKIE}=${locale}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly; Secure`
+    : `${LANGUAGE_COOKIE}=${locale}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly`;
 }
 
 function chosenLanguage(cookies: Map<string, string>): string | undefined {

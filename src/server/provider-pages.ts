@@ -23,7 +23,7 @@ import {
   renderLoggedOutPage,
   renderLogoutPage,
 } from '../ui/pages.js';
-import { buildPageContext } from './http-context.js';
+import { buildPageContext, languageChoiceCookie } from './http-context.js';
 
 /** A request to a tenant's provider: its path under the public URL (`/t/<tenant>/auth`) and method. */
 interface RequestPlace {
@@ -114,6 +114,7 @@ export interface ProviderRequestContext {
   req: IncomingMessage;
   response: { get(field: string): string };
   set(field: string, value: string): void;
+  append(field: string, value: string): void;
   oidc?: { params?: Record<string, unknown> | undefined } | undefined;
 }
 
@@ -130,6 +131,14 @@ export function localiseProviderPages(tenant: TenantSettings) {
     next: () => Promise<unknown>,
   ): Promise<void> {
     places.set(ctx.req.headers, { path: `${prefix}${ctx.path}`, method: ctx.method });
+    // A language chosen with one of these pages' links is kept, as on vakt's own pages.
+    if (ctx.method === 'GET' && ctx.querystring.includes('lang=')) {
+      const cookie = languageChoiceCookie(
+        new URLSearchParams(ctx.querystring).get('lang'),
+        new URL(ctx.href).protocol === 'https:',
+      );
+      if (cookie) ctx.append('set-cookie', cookie);
+    }
     await next();
     if (ctx.method === 'POST' && ctx.path === '/session/end/confirm' && ctx.status === 303) {
       carryToLoggedOut(ctx);
