@@ -19,6 +19,9 @@ interface PendingLogin {
   nonce: string;
 }
 
+/** The demo apps' sessions kept in memory, at most: the least recently used go first. */
+const DEMO_SESSIONS_MAX = 10_000;
+
 interface DemoSession {
   sid?: string;
   pending?: PendingLogin;
@@ -93,12 +96,20 @@ export async function demoRelyingParties(app: FastifyInstance, vakt: Vakt): Prom
   function session(request: FastifyRequest, reply: FastifyReply, key: string): DemoSession {
     const name = `demo_${key}`;
     let id = readCookies(request.headers.cookie).get(name);
-    if (!id || !sessions.has(id)) {
-      id = randomBytes(16).toString('base64url');
-      sessions.set(id, {});
-      reply.header('set-cookie', `${name}=${id}; Path=/demo/${key}/; HttpOnly; SameSite=Lax`);
+    const found = id === undefined ? undefined : sessions.get(id);
+    if (id !== undefined && found) {
+      // The most recently used go last, so that the oldest are the first forgotten.
+      sessions.delete(id);
+      sessions.set(id, found);
+      return found;
     }
-    return sessions.get(id)!;
+    id = randomBytes(16).toString('base64url');
+    const fresh: DemoSession = {};
+    sessions.set(id, fresh);
+    // Every request without the cookie makes one: the map is held to a size, oldest out first.
+    if (sessions.size > DEMO_SESSIONS_MAX) sessions.delete(sessions.keys().next().value!);
+    reply.header('set-cookie', `${name}=${id}; Path=/demo/${key}/; HttpOnly; SameSite=Lax`);
+    return fresh;
   }
 
   await app.register(async (demo) => {
