@@ -1,7 +1,8 @@
 // Help pages per tenant (issue 4, part 8): every topic answers in Norwegian, Swedish and English,
 // a tenant's config can replace a topic's text for that tenant alone, text from the config is
-// escaped (a config file must never put script on a hosted page), and what does not exist is a
-// localised 404. Over HTTP against a real vakt, on SQLite and PostgreSQL.
+// escaped (a config file must never put script on a hosted page), a "see also" block is a link to
+// the topic it names (never to a URL), and what does not exist is a localised 404. Over HTTP
+// against a real vakt, on SQLite and PostgreSQL. The way back to a login: help.way-back.test.ts.
 // Cites: seed 000 (the questions the pages answer), ASVS 5.3.3 (output encoding for HTML).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +13,7 @@ import {
   defaultHelpText,
   HELP_FOR_ERROR,
   HELP_TOPICS,
+  type HelpBlock,
   helpLink,
   isTopicSlug,
   resolveHelpText,
@@ -33,6 +35,18 @@ function escapeHtml(text: string): string {
 const h1 = (body: string) => /<h1>([\s\S]*?)<\/h1>/.exec(body)?.[1];
 const langOf = (body: string) => /<html lang="([^"]+)"/.exec(body)?.[1];
 
+/** The text of a block; a "see also" block has none of its own (its link shows a topic's title). */
+const textOf = (block: HelpBlock): string[] =>
+  typeof block === 'string' ? [block] : 'list' in block ? block.list : [];
+
+/** The "See also:" paragraphs of a page: the words before the link, its href and its text. */
+const seeAlso = (body: string) =>
+  [...body.matchAll(/<p class="see-also">([^<]*)<a href="([^"]*)">([^<]*)<\/a><\/p>/g)].map((m) => ({
+    lead: m[1]!.trim(),
+    href: m[2]!.replace(/&amp;/g, '&'),
+    text: m[3]!,
+  }));
+
 const OVERRIDE_TITLE = 'Lost your <script>alert(1)</script> password?';
 const OVERRIDE_PARAGRAPH = 'Call Acme & Co on <b>800</b> and say "reset".';
 const OVERRIDE_ITEM = "<img src=x onerror=alert(1)> it's fine";
@@ -46,15 +60,27 @@ describe('help text shipped with vakt', () => {
         assert.ok(text.title.trim(), `${topic} ${locale}: title`);
         assert.ok(text.body.length > 0, `${topic} ${locale}: body`);
         for (const block of text.body) {
-          const parts = typeof block === 'string' ? [block] : block.list;
+          if (typeof block === 'object' && 'see' in block) {
+            assert.ok(isTopicSlug(block.see) && block.see !== topic, `${topic} ${locale}: sees ${block.see}`);
+            continue;
+          }
+          const parts = textOf(block);
           assert.ok(parts.length > 0, `${topic} ${locale}: an empty list`);
           for (const part of parts) assert.ok(part.trim(), `${topic} ${locale}: an empty paragraph`);
+          // A reference to another topic is a `{ see }` block, a link, not a quoted title in the text.
+          for (const part of parts) {
+            assert.doesNotMatch(
+              part,
+              /\b(Se|See) [«”“]/,
+              `${topic} ${locale}: use { see: <topic> } for "${part}"`,
+            );
+          }
         }
         if (locale === 'en') continue;
         assert.notEqual(text.title, en.title, `${topic} ${locale}: title copied from English`);
-        const english = new Set(en.body.flatMap((b) => (typeof b === 'string' ? [b] : b.list)));
+        const english = new Set(en.body.flatMap(textOf));
         for (const block of text.body) {
-          for (const part of typeof block === 'string' ? [block] : block.list) {
+          for (const part of textOf(block)) {
             assert.ok(!english.has(part), `${topic} ${locale}: "${part}" copied from English`);
           }
         }
@@ -85,6 +111,34 @@ describe('help text shipped with vakt', () => {
       () => parseDeploymentConfig(withHelp({ 'forgot-password': { en: { body: [{ html: '<b>x</b>' }] } } })),
       /help/,
     );
+    // A "see also" names a topic that exists, and nothing else: the error names the field.
+    assert.throws(
+      () =>
+        parseDeploymentConfig(
+          withHelp({ 'forgot-password': { en: { body: ['Lost?', { see: 'no-such-topic' }] } } }),
+        ),
+      (error: Error) =>
+        error.message.includes('tenants[acme].help.forgot-password.en.body[1].see') &&
+        error.message.includes('"no-such-topic" is not a help topic'),
+    );
+    for (const block of [
+      { see: 'https://evil.example' },
+      { see: 'password-rules', href: '//evil' },
+      { see: 7 },
+    ]) {
+      assert.throws(
+        () => parseDeploymentConfig(withHelp({ 'forgot-password': { en: { body: [block] } } })),
+        /help\.forgot-password\.en\.body\[0\]/,
+        JSON.stringify(block),
+      );
+    }
+    const seeing = parseDeploymentConfig(
+      withHelp({ 'forgot-password': { sv: { body: [{ see: 'password-rules' }] } } }),
+    );
+    assert.deepEqual(resolveHelpText('forgot-password', 'sv', seeing.tenants[0]!).body, [
+      { see: 'password-rules' },
+    ]);
+
     const parsed = parseDeploymentConfig(withHelp({ 'forgot-password': { en: { title: 'Reset' } } }));
     // Only the title is given: the body stays the shipped one.
     const text = resolveHelpText('forgot-password', 'en', parsed.tenants[0]!);
@@ -111,6 +165,8 @@ for (const kind of databaseKinds) {
                 'forgot-password': {
                   en: { title: OVERRIDE_TITLE, body: [OVERRIDE_PARAGRAPH, { list: [OVERRIDE_ITEM] }] },
                 },
+                // A tenant's own cross-reference, to a topic whose title it has replaced.
+                'password-rules': { en: { body: ['Any password will do.', { see: 'forgot-password' }] } },
               },
             }),
             testTenant({ slug: 'plain', displayName: 'Plain', support: {} }),
@@ -202,6 +258,37 @@ for (const kind of databaseKinds) {
       const other = await get('/t/plain/help/forgot-password?lang=en');
       assert.equal(h1(other.body), escapeHtml(defaultHelpText('forgot-password', 'en').title));
       assert.ok(!other.body.includes('Acme &amp; Co'));
+    });
+
+    test('a cross-reference is a link to the topic it names, titled in the page language', async () => {
+      const lead = { nb: 'Se også:', sv: 'Se även:', en: 'See also:' } as const;
+      for (const locale of SUPPORTED_LOCALES) {
+        const page = await get(`/t/plain/help/forgot-password?lang=${locale}`);
+        assert.equal(page.status, 200);
+        assert.deepEqual(
+          seeAlso(page.body),
+          [
+            {
+              lead: lead[locale],
+              href: helpLink('plain', 'no-code-received'),
+              text: escapeHtml(defaultHelpText('no-code-received', locale).title),
+            },
+          ],
+          locale,
+        );
+        assert.equal(catalogues[locale]['help.see_also'], lead[locale]);
+        // The sentence that named the topic in words is gone.
+        assert.doesNotMatch(page.body, /Se «|Se ”|See “/, locale);
+        // And the link leads to that topic.
+        const target = await get(`${seeAlso(page.body)[0]!.href}?lang=${locale}`);
+        assert.equal(h1(target.body), escapeHtml(defaultHelpText('no-code-received', locale).title));
+      }
+      // From a tenant's config: titled as that tenant titles the topic, escaped.
+      const own = await get('/t/acme/help/password-rules?lang=en');
+      assert.deepEqual(seeAlso(own.body), [
+        { lead: 'See also:', href: helpLink('acme', 'forgot-password'), text: escapeHtml(OVERRIDE_TITLE) },
+      ]);
+      assert.doesNotMatch(own.body, /<script/);
     });
 
     test('an unknown topic and an unknown tenant are localised 404 pages', async () => {

@@ -1,7 +1,7 @@
 // The deployment's configuration as code: tenants and their clients. One zod schema gives
 // the types, the validation at start-up (with the failing field named) and docs/configuration.md.
 import { z } from 'zod';
-import { HELP_TOPICS } from '../help/topics.js';
+import { HELP_TOPICS, isTopicSlug } from '../help/topics.js';
 
 export const SUPPORTED_LOCALES = ['nb', 'sv', 'en'] as const;
 export type Locale = (typeof SUPPORTED_LOCALES)[number];
@@ -211,8 +211,9 @@ export const codeLimitsSchema = z
   })
   .strict();
 
-// A help page's text from the config file: plain text only (paragraphs and bulleted lists as
-// data), which the pages escape, so a config file can never put markup or script on a page.
+// A help page's text from the config file: plain text only (paragraphs, bulleted lists and links
+// to other topics by slug, as data), which the pages escape, so a config file can never put markup,
+// script or a link of its own on a page.
 const helpTextSchema = z
   .object({
     title: z.string().min(1).max(200).optional().describe('Replaces the heading.'),
@@ -224,12 +225,27 @@ const helpTextSchema = z
             .object({ list: z.array(z.string().min(1).max(1000)).min(1).max(30) })
             .strict()
             .describe('A bulleted list.'),
+          // A topic's slug, never a URL: the page builds the link, so a config cannot point anywhere else.
+          z
+            .object({
+              // A refinement before the enum: a refused refinement does not abort, so zod reports
+              // this field and the topics instead of an "Invalid input" for the whole block.
+              see: z
+                .string()
+                .refine(isTopicSlug, {
+                  error: (issue) =>
+                    `${JSON.stringify(issue.input)} is not a help topic; one of ${HELP_TOPICS.join(', ')}`,
+                })
+                .pipe(z.enum(HELP_TOPICS)),
+            })
+            .strict()
+            .describe('"See also:" and a link to another topic, titled as that topic.'),
         ]),
       )
       .min(1)
       .max(50)
       .optional()
-      .describe('Replaces the text: paragraphs and bulleted lists.'),
+      .describe('Replaces the text: paragraphs, bulleted lists and links to other topics.'),
   })
   .strict();
 
@@ -248,8 +264,8 @@ export const tenantSchema = z
       .default('NO')
       .describe('Country assumed for phone numbers typed without a prefix.'),
     support: supportContactsSchema.default({}).describe('Shown with unexpected errors.'),
-    // Plain text only (paragraphs and bulleted lists as data): the pages escape it, so a config
-    // file can never put markup or script on a hosted page.
+    // Plain text only (paragraphs, bulleted lists and links to topics as data): the pages escape
+    // it, so a config file can never put markup or script on a hosted page.
     help: z
       .partialRecord(
         z.enum(HELP_TOPICS),
@@ -263,7 +279,7 @@ export const tenantSchema = z
       )
       .default({})
       .describe(
-        `Replaces the text of help pages (\`/t/<slug>/help\`), per topic and language: \`${HELP_TOPICS.join('`, `')}\`, each with \`nb\`, \`sv\`, \`en\`: \`{ title, body }\`. \`body\` is a list of paragraphs (strings) and bulleted lists (\`{ list: [...] }\`); text only, no HTML. \`{tenant}\` becomes the display name. What is not given keeps the shipped text.`,
+        `Replaces the text of help pages (\`/t/<slug>/help\`), per topic and language: \`${HELP_TOPICS.join('`, `')}\`, each with \`nb\`, \`sv\`, \`en\`: \`{ title, body }\`. \`body\` is a list of paragraphs (strings), bulleted lists (\`{ list: [...] }\`) and links to another topic (\`{ see: <topic> }\`, shown as "See also:" and that topic's title); text only, no HTML. \`{tenant}\` becomes the display name. What is not given keeps the shipped text.`,
       ),
     identifierKinds: z
       .array(z.enum(IDENTIFIER_KINDS))

@@ -1,6 +1,7 @@
 // The help pages' topics: a fixed list of slugs, each with default text in nb, sv and en that a
-// tenant's config can replace (`help` in the tenant config). Text is data, not markup: paragraphs
-// and bulleted lists only, so text from a config file can never inject HTML into a hosted page.
+// tenant's config can replace (`help` in the tenant config). Text is data, not markup: paragraphs,
+// bulleted lists and "see also" links to another topic (by slug, the link built here), so text from
+// a config file can never inject HTML or a link of its own into a hosted page.
 // Every statement here must be true of vakt; change the text when the behaviour changes.
 import type { Locale } from '../config/schema.js';
 import type { ErrorCode } from '../domain/errors.js';
@@ -22,8 +23,8 @@ export const HELP_TOPICS = [
 
 export type TopicSlug = (typeof HELP_TOPICS)[number];
 
-/** A paragraph, or a bulleted list. */
-export type HelpBlock = string | { list: string[] };
+/** A paragraph, a bulleted list, or "See also: <that topic's title>" linking to another topic. */
+export type HelpBlock = string | { list: string[] } | { see: TopicSlug };
 
 export interface HelpText {
   title: string;
@@ -258,7 +259,7 @@ const DEFAULT_TOPICS: Record<TopicSlug, DefaultTopic> = {
           },
           'Når du lagrer det nye passordet, kan du samtidig logge ut på alle andre enheter og apper. Gjør det hvis du tror at noen andre kan kjenne det gamle passordet ditt.',
           'Vi gir deg beskjed om at passordet er endret. Har du ikke endret det selv, velger du «Glemt passordet?» med en gang og kontakter kundeservice.',
-          'Kom ikke koden? Se «Jeg har ikke fått noen kode».',
+          { see: 'no-code-received' },
         ],
       },
       sv: {
@@ -274,7 +275,7 @@ const DEFAULT_TOPICS: Record<TopicSlug, DefaultTopic> = {
           },
           'När du sparar det nya lösenordet kan du samtidigt logga ut på alla andra enheter och appar. Gör det om du tror att någon annan kan känna till ditt gamla lösenord.',
           'Vi meddelar dig att lösenordet har ändrats. Om du inte ändrade det själv, välj ”Glömt lösenordet?” direkt och kontakta kundtjänst.',
-          'Kom koden inte fram? Se ”Jag har inte fått någon kod”.',
+          { see: 'no-code-received' },
         ],
       },
       en: {
@@ -290,7 +291,7 @@ const DEFAULT_TOPICS: Record<TopicSlug, DefaultTopic> = {
           },
           'When you save the new password, you can also log out on all your other devices and apps. Do so if you think someone else may know your old password.',
           'We let you know that your password has been changed. If you did not change it yourself, choose “Forgot your password?” at once and contact customer support.',
-          'Did the code not arrive? See “I did not get a code”.',
+          { see: 'no-code-received' },
         ],
       },
     },
@@ -685,22 +686,53 @@ export function resolveHelpText(
   return {
     title: fill(override?.title ?? shipped.title),
     body: (override?.body ?? shipped.body).map((block) =>
-      typeof block === 'string' ? fill(block) : { list: block.list.map(fill) },
+      typeof block === 'string' ? fill(block) : 'list' in block ? { list: block.list.map(fill) } : block,
     ),
   };
 }
 
 /**
  * Where a topic's page is. `locale` pins the language for a person who got theirs from the
- * authorization request (ui_locales), which the help page cannot see.
+ * authorization request (ui_locales), which the help page cannot see. `returnTo` is the page to
+ * go back to (see `returnPathFor`); one that is not a page of this tenant's journeys is left out.
  */
-export function helpLink(tenantSlug: string, topic: TopicSlug, locale?: Locale): string {
-  const path = `/t/${encodeURIComponent(tenantSlug)}/help/${topic}`;
-  return locale ? `${path}?lang=${locale}` : path;
+export function helpLink(tenantSlug: string, topic: TopicSlug, locale?: Locale, returnTo?: string): string {
+  return withHelpQuery(`/t/${encodeURIComponent(tenantSlug)}/help/${topic}`, tenantSlug, locale, returnTo);
 }
 
 /** The help index of a tenant. */
-export function helpIndexLink(tenantSlug: string, locale?: Locale): string {
-  const path = `/t/${encodeURIComponent(tenantSlug)}/help`;
-  return locale ? `${path}?lang=${locale}` : path;
+export function helpIndexLink(tenantSlug: string, locale?: Locale, returnTo?: string): string {
+  return withHelpQuery(`/t/${encodeURIComponent(tenantSlug)}/help`, tenantSlug, locale, returnTo);
+}
+
+function withHelpQuery(path: string, tenantSlug: string, locale?: Locale, returnTo?: string): string {
+  const query: string[] = [];
+  if (locale) query.push(`lang=${locale}`);
+  // A checked return path is letters, digits, `_`, `-` and `/` only, all of them plain in a query:
+  // written as it is, it reads as the path it is, and the page's per-journey part stays visible.
+  const back = returnTo === undefined ? undefined : returnPathFor(tenantSlug, returnTo);
+  if (back) query.push(`return=${back}`);
+  return query.length ? `${path}?${query.join('&')}` : path;
+}
+
+// The pages a help page may lead back to: an interaction's steps and the account pages, and only
+// those, so `return` can never send anyone off the site or to a page of another tenant (an open
+// redirect, or a link dressed as ours). No `%` (nothing is decoded, so no encoded `/`, `\` or
+// `.`), no dots (no `..`), no query, no `//`: the whole value is this pattern or nothing.
+const RETURN_PAGE = /^(?:interaction\/[A-Za-z0-9_-]{1,200}(?:\/[a-z-]+)*|account\/(?:password|sessions))$/;
+
+/**
+ * `value` when it is the path of one of this tenant's interaction or account pages (exactly; see
+ * RETURN_PAGE), else undefined. A query string or anything else around the path refuses it.
+ */
+export function returnPathFor(tenantSlug: string, value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 300) return undefined;
+  const prefix = `/t/${tenantSlug}/`;
+  if (!value.startsWith(prefix)) return undefined;
+  return RETURN_PAGE.test(value.slice(prefix.length)) ? value : undefined;
+}
+
+/** Whether a return path (already checked by `returnPathFor`) is a step of a login or sign-up. */
+export function isJourneyReturn(tenantSlug: string, path: string): boolean {
+  return path.startsWith(`/t/${tenantSlug}/interaction/`);
 }

@@ -55,14 +55,19 @@ export const ErrorMessage: FC<{
     </p>
   ) : null;
 
-/** "Help" beside an error message that has a help topic, in the page's language. */
+/**
+ * "Help" beside an error message that has a help topic, in the page's language. It carries the
+ * page's own path (the one its language links return to) so the help page can lead back to it;
+ * helpLink leaves that out unless it is one of the tenant's journey or account pages.
+ */
 const HelpLink: FC<{ page: PageContext; error: MessageKey }> = ({ page, error }) => {
   const topic = HELP_FOR_ERROR[error as ErrorCode];
   if (!topic || !page.tenantSlug) return null;
+  const here = new URL(page.path, 'http://x').pathname;
   return (
     <>
       {' '}
-      <a href={helpLink(page.tenantSlug, topic, page.locale)} class="help-link">
+      <a href={helpLink(page.tenantSlug, topic, page.locale, here)} class="help-link">
         {page.t('help.link')}
       </a>
     </>

@@ -141,6 +141,9 @@ export const nb: Record<MessageKey, string> = {
   'help.phone': 'Telefon',
   'help.web': 'Nettside',
   'help.link': 'Hjelp',
+  'help.back_login': 'Tilbake til innloggingen',
+  'help.back_account': 'Tilbake til kontoen din',
+  'help.see_also': 'Se også:',
   'outbox.title': 'Utboks',
   'outbox.lead':
     'All e-post og SMS vakt ville ha sendt. I utviklingsmodus forlater ingenting denne maskinen.',

@@ -145,6 +145,9 @@ export const sv: Record<MessageKey, string> = {
   'help.phone': 'Telefon',
   'help.web': 'Webbplats',
   'help.link': 'Hjälp',
+  'help.back_login': 'Tillbaka till inloggningen',
+  'help.back_account': 'Tillbaka till ditt konto',
+  'help.see_also': 'Se även:',
   'outbox.title': 'Utkorg',
   'outbox.lead':
     'All e-post och alla sms som vakt skulle ha skickat. I utvecklingsläge lämnar inget den här datorn.',
