@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { databaseKinds } from './helpers/databases.js';
 import { formField, UserAgent } from './helpers/http-client.js';
+import { authorizationUrl } from './helpers/login.js';
 import { RP, type RunningVakt, startVakt, testTenant } from './helpers/vakt.js';
 
 /** Under /t/acme/interaction/<uid>; abort last, as it ends the interaction. */
@@ -152,19 +153,7 @@ for (const kind of databaseKinds) {
     test('every route answers malformed requests below 500, without a stack trace', async () => {
       // A live interaction, so the pages get past "unknown interaction" to reading the form.
       const agent = new UserAgent();
-      const authorize = new URL(`${running.issuer}/auth`);
-      for (const [key, value] of Object.entries({
-        client_id: 'web',
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: `${RP}/callback`,
-        state: 'garbage',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-      })) {
-        authorize.searchParams.set(key, value);
-      }
-      const page = await agent.follow(authorize.href, running.url);
+      const page = await agent.follow(authorizationUrl(running.issuer, { state: 'garbage' }), running.url);
       assert.equal(page.status, 200, page.body.slice(0, 300));
       const uid = /\/interaction\/([^/"?]+)/.exec(page.url)?.[1];
       assert.ok(uid, `the login page is under the interaction: ${page.url}`);

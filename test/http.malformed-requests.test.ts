@@ -11,7 +11,14 @@ import { after, before, describe, test } from 'node:test';
 import { sv } from '../src/ui/messages/sv.js';
 import { databaseKinds } from './helpers/databases.js';
 import { alertText, formAction, formField, UserAgent } from './helpers/http-client.js';
-import { CLIENT_SECRETS, RP, type RunningVakt, randomPassword, startVakt } from './helpers/vakt.js';
+import { authorizationUrl } from './helpers/login.js';
+import {
+  CLIENT_SECRETS,
+  createEmailAccounts,
+  type RunningVakt,
+  randomPassword,
+  startVakt,
+} from './helpers/vakt.js';
 
 interface Answer {
   status: number;
@@ -40,14 +47,7 @@ for (const kind of databaseKinds) {
 
     before(async () => {
       running = await startVakt(kind);
-      const created = await running.vakt.accounts.createAccount({
-        tenant: 'acme',
-        defaultCountry: 'NO',
-        emails: ['ola@example.com'],
-        password,
-        verified: true,
-      });
-      assert.ok(created.ok);
+      await createEmailAccounts(running, [['ola@example.com', { password }]]);
     });
     after(() => running?.stop());
 
@@ -89,19 +89,7 @@ for (const kind of databaseKinds) {
     /** A live interaction's login form: its path, CSRF token, and the cookies that go with it. */
     async function openLogin() {
       const agent = new UserAgent();
-      const authorize = new URL(`${running.issuer}/auth`);
-      for (const [key, value] of Object.entries({
-        client_id: 'web',
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: `${RP}/callback`,
-        state: 'state-1',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-      })) {
-        authorize.searchParams.set(key, value);
-      }
-      const page = await agent.follow(authorize.href, running.url);
+      const page = await agent.follow(authorizationUrl(running.issuer, { state: 'state-1' }), running.url);
       assert.equal(page.status, 200, page.body.slice(0, 300));
       const action = new URL(formAction(page.body, '/login'), running.url);
       const interaction = action.pathname.replace(/\/login$/, '');

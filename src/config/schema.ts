@@ -6,9 +6,10 @@ import { HELP_TOPICS, isTopicSlug } from '../help/topics.js';
 export const SUPPORTED_LOCALES = ['nb', 'sv', 'en'] as const;
 export type Locale = (typeof SUPPORTED_LOCALES)[number];
 
-const slug = z
-  .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and hyphens, 1-63 characters');
+/** A tenant's slug: lower-case letters, digits and hyphens, 1-63 characters, no hyphen at either end. */
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+const slug = z.string().regex(SLUG_PATTERN, 'lower-case letters, digits and hyphens, 1-63 characters');
 
 // Every client is a web client (oidc-provider refuses other schemes for those when the tenant is
 // first used), and a support URL is rendered as a link: javascript: or data: must never pass.

@@ -60,6 +60,20 @@ export const ENDPOINT_METHODS: ReadonlyArray<readonly [path: RegExp, methods: re
   [/^\/session\/end\/success$/, ['GET']],
 ];
 
+/**
+ * The endpoints that a relying party's code calls, rather than a browser: these answer in JSON
+ * (OAuth errors included), the others with pages.
+ */
+export const JSON_ENDPOINTS: ReadonlySet<string> = new Set([
+  '/.well-known/openid-configuration',
+  '/jwks',
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/request',
+  '/me',
+]);
+
 export interface TenantProviderDeps {
   issuer: string;
   tenant: TenantSettings;

@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { SLUG_PATTERN } from '../config/schema.js';
 import type { Settings } from '../config/settings.js';
 import type { DeliveryService } from '../delivery/types.js';
 import type { AccountService } from '../domain/accounts.js';
@@ -30,6 +31,7 @@ import { registerRecovery } from '../flows/recovery.js';
 import { registerHelpRoutes } from '../help/routes.js';
 import { createSessionEnder } from '../oidc/end-sessions.js';
 import { boundedRequest, isFormBody, PROVIDER_BODY_LIMIT } from '../oidc/form-post-requests.js';
+import { JSON_ENDPOINTS } from '../oidc/provider.js';
 import type { TenantRegistry } from '../oidc/registry.js';
 import type { OidcModelRepository } from '../store/oidc-model-repository.js';
 import { renderErrorPage } from '../ui/pages.js';
@@ -59,23 +61,6 @@ const STYLESHEET = readFileSync(new URL('../ui/static/vakt.css', import.meta.url
 /** The longest path segment the router matches to a route's parameter (`:uid`, `:tenant`). */
 const MAX_PARAM_LENGTH = 200;
 
-/** A tenant's slug as the configuration allows it (src/config/schema.ts): nothing else is looked up. */
-const SLUG = /^[a-z0-9-]{1,63}$/;
-
-/**
- * The provider's endpoints that a relying party's code calls, rather than a browser: these answer
- * in JSON (OAuth errors included), the others with pages.
- */
-const JSON_ENDPOINTS: ReadonlySet<string> = new Set([
-  '/.well-known/openid-configuration',
-  '/jwks',
-  '/token',
-  '/token/introspection',
-  '/token/revocation',
-  '/request',
-  '/me',
-]);
-
 /** Sends a localised error page with the right status; unexpected errors get a support reference. */
 export function sendErrorPage(
   request: FastifyRequest,
@@ -99,7 +84,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   /** The tenant a failed request was for, when it can still be found, for its name and support contacts. */
   async function tenantOf(request: FastifyRequest): Promise<TenantSettings | undefined> {
     const slug = /^\/t\/([^/?]+)/.exec(request.url)?.[1];
-    if (!slug || !SLUG.test(slug)) return undefined;
+    // Only what could be a tenant's slug is looked up.
+    if (!slug || !SLUG_PATTERN.test(slug)) return undefined;
     try {
       return (await registry.getTenant(slug))?.settings;
     } catch {
